@@ -1,0 +1,315 @@
+//! `Error`, and the one table that maps an `io::Error` to Node's code, errno and message.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+/// A Node-style error: a code such as `ECONNREFUSED` or `ERR_SERVER_NOT_RUNNING`, plus
+/// the fields Node attaches (`errno`, `syscall`, `address`, `port`).
+///
+/// `Display` reads like Node's message, e.g. `connect ECONNREFUSED 127.0.0.1:8124`.
+/// Cloning is cheap (the error is shared).
+///
+/// # Examples
+///
+/// ```
+/// let err = nodenet::Error::new("ERR_SOCKET_CLOSED", "Socket is closed");
+/// assert_eq!(err.code(), "ERR_SOCKET_CLOSED");
+/// assert_eq!(err.to_string(), "Socket is closed");
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    code: String,
+    errno: Option<i32>,
+    syscall: Option<&'static str>,
+    address: Option<String>,
+    port: Option<u16>,
+    hostname: Option<String>,
+    kind: io::ErrorKind,
+    message: String,
+}
+
+/// How a system error's message is laid out (Node has several helpers for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// `syscall CODE` (Node's `errnoException`).
+    Plain,
+    /// `syscall CODE address:port` (Node's `exceptionWithHostPort`).
+    HostPort,
+    /// `syscall CODE: description address:port` (Node's `uvExceptionWithHostPort`, used by listen).
+    Described,
+}
+
+impl Error {
+    /// Creates an error with a Node code (usually `ERR_*`) and a message.
+    pub fn new(code: &str, message: impl Into<String>) -> Error {
+        Error::build(Inner {
+            code: code.to_string(),
+            errno: None,
+            syscall: None,
+            address: None,
+            port: None,
+            hostname: None,
+            kind: kind_for_code(code),
+            message: message.into(),
+        })
+    }
+
+    fn build(inner: Inner) -> Error {
+        Error {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Maps an `io::Error` raised by `syscall` to Node's code, errno and message.
+    pub(crate) fn from_io(err: &io::Error, syscall: &'static str) -> Error {
+        Error::system(err, syscall, None, None, Style::Plain)
+    }
+
+    /// Like [`Error::from_io`], with the address (and port) the call was about.
+    pub(crate) fn system(
+        err: &io::Error,
+        syscall: &'static str,
+        address: Option<String>,
+        port: Option<u16>,
+        style: Style,
+    ) -> Error {
+        let (code, errno, description) = match err.raw_os_error().and_then(crate::sys::errno_entry)
+        {
+            Some(entry) => (
+                entry.code.to_string(),
+                Some(entry.errno),
+                entry.description.to_string(),
+            ),
+            None => match err.raw_os_error() {
+                Some(raw) => (
+                    format!("Unknown system error {raw}"),
+                    Some(-raw),
+                    err.to_string(),
+                ),
+                None => (kind_code(err.kind()).to_string(), None, err.to_string()),
+            },
+        };
+        let mut message = match style {
+            Style::Described => format!("{syscall} {code}: {description}"),
+            _ => format!("{syscall} {code}"),
+        };
+        if style != Style::Plain {
+            if let Some(address) = &address {
+                message.push(' ');
+                message.push_str(address);
+                if let Some(port) = port.filter(|p| *p > 0) {
+                    message.push(':');
+                    message.push_str(&port.to_string());
+                }
+            }
+        }
+        Error::build(Inner {
+            code,
+            errno,
+            syscall: Some(syscall),
+            address,
+            port: port.filter(|p| *p > 0),
+            hostname: None,
+            kind: err.kind(),
+            message,
+        })
+    }
+
+    /// A DNS failure: `getaddrinfo ENOTFOUND host`.
+    pub(crate) fn not_found(hostname: &str) -> Error {
+        Error::build(Inner {
+            code: "ENOTFOUND".into(),
+            errno: Some(crate::sys::EAI_NONAME_ERRNO),
+            syscall: Some("getaddrinfo"),
+            address: None,
+            port: None,
+            hostname: Some(hostname.to_string()),
+            kind: io::ErrorKind::NotFound,
+            message: format!("getaddrinfo ENOTFOUND {hostname}"),
+        })
+    }
+
+    /// Node's `ERR_SERVER_NOT_RUNNING`.
+    pub(crate) fn server_not_running() -> Error {
+        Error::new("ERR_SERVER_NOT_RUNNING", "Server is not running.")
+    }
+
+    /// Node's `ERR_SERVER_ALREADY_LISTEN`.
+    pub(crate) fn already_listening() -> Error {
+        Error::new(
+            "ERR_SERVER_ALREADY_LISTEN",
+            "Listen method has been called more than once without closing.",
+        )
+    }
+
+    /// Node's `ERR_STREAM_WRITE_AFTER_END`.
+    pub(crate) fn write_after_end() -> Error {
+        Error::new("ERR_STREAM_WRITE_AFTER_END", "write after end")
+    }
+
+    /// Node's `ERR_STREAM_DESTROYED` for a write.
+    pub(crate) fn stream_destroyed(method: &str) -> Error {
+        Error::new(
+            "ERR_STREAM_DESTROYED",
+            format!("Cannot call {method} after a stream was destroyed"),
+        )
+    }
+
+    /// Node's `ERR_SOCKET_CLOSED_BEFORE_CONNECTION`.
+    pub(crate) fn closed_before_connection() -> Error {
+        Error::new(
+            "ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
+            "Socket closed before the connection was established",
+        )
+    }
+
+    /// The EPIPE Node reports for a write after the peer ended an auto-ended socket.
+    pub(crate) fn ended_by_peer() -> Error {
+        let mut inner = Inner {
+            code: "EPIPE".into(),
+            errno: None,
+            syscall: None,
+            address: None,
+            port: None,
+            hostname: None,
+            kind: io::ErrorKind::BrokenPipe,
+            message: "This socket has been ended by the other party".into(),
+        };
+        inner.kind = io::ErrorKind::BrokenPipe;
+        Error::build(inner)
+    }
+
+    /// Adds Node's `- Local (address:port)` suffix of a connect error.
+    pub(crate) fn with_local(self, address: &str, port: u16) -> Error {
+        let inner = &self.inner;
+        Error::build(Inner {
+            code: inner.code.clone(),
+            errno: inner.errno,
+            syscall: inner.syscall,
+            address: inner.address.clone(),
+            port: inner.port,
+            hostname: inner.hostname.clone(),
+            kind: inner.kind,
+            message: format!("{} - Local ({address}:{port})", inner.message),
+        })
+    }
+
+    /// Node's error code: `"ECONNREFUSED"`, `"ERR_SERVER_NOT_RUNNING"`, ...
+    pub fn code(&self) -> &str {
+        &self.inner.code
+    }
+
+    /// Node's numeric errno (negative on Unix, e.g. `-111` for `ECONNREFUSED` on Linux), for system errors.
+    pub fn errno(&self) -> Option<i32> {
+        self.inner.errno
+    }
+
+    /// The system call that failed (`"connect"`, `"listen"`, `"read"`, `"getaddrinfo"`, ...).
+    pub fn syscall(&self) -> Option<&str> {
+        self.inner.syscall
+    }
+
+    /// The address (or socket path) the failed call was about.
+    pub fn address(&self) -> Option<&str> {
+        self.inner.address.as_deref()
+    }
+
+    /// The port the failed call was about (absent when it was 0, as in Node).
+    pub fn port(&self) -> Option<u16> {
+        self.inner.port
+    }
+
+    /// The host name that could not be resolved (DNS errors).
+    pub fn hostname(&self) -> Option<&str> {
+        self.inner.hostname.as_deref()
+    }
+
+    /// The closest `std::io::ErrorKind`.
+    pub fn kind(&self) -> io::ErrorKind {
+        self.inner.kind
+    }
+
+    /// Node's message, the same text as `Display`.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        let mut d = f.debug_struct("Error");
+        d.field("code", &inner.code)
+            .field("message", &inner.message);
+        if let Some(errno) = inner.errno {
+            d.field("errno", &errno);
+        }
+        if let Some(syscall) = inner.syscall {
+            d.field("syscall", &syscall);
+        }
+        if let Some(address) = &inner.address {
+            d.field("address", address);
+        }
+        if let Some(port) = inner.port {
+            d.field("port", &port);
+        }
+        if let Some(hostname) = &inner.hostname {
+            d.field("hostname", hostname);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        io::Error::new(err.kind(), err)
+    }
+}
+
+fn kind_for_code(code: &str) -> io::ErrorKind {
+    match code {
+        "ERR_INVALID_ARG_VALUE"
+        | "ERR_SOCKET_BAD_PORT"
+        | "ERR_INVALID_ARG_TYPE"
+        | "ERR_MISSING_ARGS"
+        | "ERR_INVALID_IP_ADDRESS"
+        | "ERR_UNKNOWN_ENCODING"
+        | "ERR_OUT_OF_RANGE" => io::ErrorKind::InvalidInput,
+        "ERR_SOCKET_CLOSED" | "ERR_STREAM_DESTROYED" | "ERR_SOCKET_CLOSED_BEFORE_CONNECTION" => {
+            io::ErrorKind::NotConnected
+        }
+        "ERR_STREAM_WRITE_AFTER_END" | "EPIPE" => io::ErrorKind::BrokenPipe,
+        _ => io::ErrorKind::Other,
+    }
+}
+
+fn kind_code(kind: io::ErrorKind) -> &'static str {
+    match kind {
+        io::ErrorKind::NotFound => "ENOENT",
+        io::ErrorKind::PermissionDenied => "EACCES",
+        io::ErrorKind::ConnectionRefused => "ECONNREFUSED",
+        io::ErrorKind::ConnectionReset => "ECONNRESET",
+        io::ErrorKind::ConnectionAborted => "ECONNABORTED",
+        io::ErrorKind::NotConnected => "ENOTCONN",
+        io::ErrorKind::AddrInUse => "EADDRINUSE",
+        io::ErrorKind::AddrNotAvailable => "EADDRNOTAVAIL",
+        io::ErrorKind::BrokenPipe => "EPIPE",
+        io::ErrorKind::TimedOut => "ETIMEDOUT",
+        io::ErrorKind::InvalidInput => "EINVAL",
+        _ => "UNKNOWN",
+    }
+}

@@ -1,0 +1,375 @@
+//! The thread-local event loop: `run()`, ref counting, next-tick and immediate queues, dispatch by handle.
+
+use crate::error::Error;
+use crate::event::{Event, HandleId, IoEvent};
+use crate::timers::Timers;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// How many ready events one wake-up dispatches before timers and immediates get a turn.
+const EVENT_BATCH: usize = 1024;
+
+static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_HANDLE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new process-wide handle id.
+pub(crate) fn next_handle_id() -> HandleId {
+    NEXT_HANDLE_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A handle that receives its I/O threads' events on the loop.
+pub(crate) trait Dispatch {
+    fn dispatch(&self, event: IoEvent);
+}
+
+thread_local! {
+    static LOOP: Rc<Loop> = Rc::new(Loop::new());
+    static CURRENT_LOOP_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Runs `f` with this thread's loop (created on first use).
+pub(crate) fn with_loop<R>(f: impl FnOnce(&Loop) -> R) -> R {
+    LOOP.with(|lp| f(lp))
+}
+
+/// A sendable reference to one thread's loop: how any thread reaches it.
+#[derive(Clone)]
+pub(crate) struct LoopRef {
+    id: u64,
+    tx: Sender<Event>,
+}
+
+impl LoopRef {
+    /// Whether the calling thread is this loop's thread.
+    pub(crate) fn is_current(&self) -> bool {
+        CURRENT_LOOP_ID.with(|id| id.get()) == self.id
+    }
+
+    /// Sends an I/O event (from an I/O thread).
+    pub(crate) fn send(&self, id: HandleId, event: IoEvent) {
+        // A closed channel means the loop's thread has exited; the event has no one to go to.
+        let _ = self.tx.send(Event::Io(id, event));
+    }
+
+    /// Runs `task` on the loop: as a next tick when called on the loop thread, else through the channel.
+    pub(crate) fn schedule(&self, task: impl FnOnce() + Send + 'static) {
+        if self.is_current() {
+            with_loop(|lp| lp.next_tick(Box::new(task)));
+        } else {
+            let _ = self.tx.send(Event::Task(Box::new(task)));
+        }
+    }
+
+    /// Runs `task` on the loop thread: now if we are on it, else through the channel.
+    pub(crate) fn run_on_loop(&self, task: impl FnOnce() + Send + 'static) {
+        if self.is_current() {
+            task();
+        } else {
+            let _ = self.tx.send(Event::Task(Box::new(task)));
+        }
+    }
+
+    /// Panics unless called on this loop's thread (listeners are `!Send` and live there).
+    pub(crate) fn assert_current(&self, what: &str) {
+        assert!(
+            self.is_current(),
+            "nodenet: {what} must be called on the thread that owns the handle's loop \
+             (listeners are not Send); use LoopHandle::post from other threads"
+        );
+    }
+}
+
+impl fmt::Debug for LoopRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopRef").field("id", &self.id).finish()
+    }
+}
+
+/// One thread's event loop.
+pub(crate) struct Loop {
+    lref: LoopRef,
+    rx: Receiver<Event>,
+    handles: RefCell<HashMap<HandleId, Rc<dyn Dispatch>>>,
+    locals: RefCell<HashMap<HandleId, Rc<dyn Any>>>,
+    ticks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    immediates: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    pub(crate) timers: RefCell<Timers>,
+    refs: Cell<usize>,
+    running: Cell<bool>,
+    unhandled: RefCell<Option<Error>>,
+}
+
+impl Loop {
+    fn new() -> Loop {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        CURRENT_LOOP_ID.with(|current| current.set(id));
+        Loop {
+            lref: LoopRef { id, tx },
+            rx,
+            handles: RefCell::new(HashMap::new()),
+            locals: RefCell::new(HashMap::new()),
+            ticks: RefCell::new(VecDeque::new()),
+            immediates: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(Timers::default()),
+            refs: Cell::new(0),
+            running: Cell::new(false),
+            unhandled: RefCell::new(None),
+        }
+    }
+
+    /// A sendable reference to this loop.
+    pub(crate) fn loop_ref(&self) -> LoopRef {
+        self.lref.clone()
+    }
+
+    /// Routes the I/O events of handle `id` to `handle`.
+    pub(crate) fn register(&self, id: HandleId, handle: Rc<dyn Dispatch>) {
+        self.handles.borrow_mut().insert(id, handle);
+    }
+
+    /// Stops routing events to handle `id` and drops its loop-side state (listeners).
+    pub(crate) fn unregister(&self, id: HandleId) {
+        let handle = self.handles.borrow_mut().remove(&id);
+        let local = self.locals.borrow_mut().remove(&id);
+        drop(handle);
+        drop(local);
+    }
+
+    /// The loop-side state (listeners and the like) of handle `id`, created on first use.
+    pub(crate) fn local<T: Default + 'static>(&self, id: HandleId) -> Rc<T> {
+        if let Some(local) = self.locals.borrow().get(&id) {
+            if let Ok(local) = Rc::clone(local).downcast::<T>() {
+                return local;
+            }
+        }
+        let local = Rc::new(T::default());
+        self.locals
+            .borrow_mut()
+            .insert(id, Rc::clone(&local) as Rc<dyn Any>);
+        local
+    }
+
+    /// The loop-side state of handle `id`, if it has any.
+    pub(crate) fn existing_local<T: 'static>(&self, id: HandleId) -> Option<Rc<T>> {
+        let local = self.locals.borrow().get(&id).cloned()?;
+        local.downcast::<T>().ok()
+    }
+
+    /// Queues `task` to run before the next I/O event (Node's `process.nextTick`).
+    pub(crate) fn next_tick(&self, task: Box<dyn FnOnce()>) {
+        self.ticks.borrow_mut().push_back(task);
+    }
+
+    /// Queues `task` for the immediate phase (Node's `setImmediate`); it keeps the loop alive.
+    pub(crate) fn immediate(&self, task: Box<dyn FnOnce()>) {
+        self.immediates.borrow_mut().push_back(task);
+    }
+
+    /// One more ref'd handle keeps `run()` going.
+    pub(crate) fn add_ref(&self) {
+        self.refs.set(self.refs.get() + 1);
+    }
+
+    /// One ref'd handle less.
+    pub(crate) fn release_ref(&self) {
+        debug_assert!(self.refs.get() > 0, "ref count underflow");
+        self.refs.set(self.refs.get().saturating_sub(1));
+    }
+
+    /// An `error` event found no listener: `run()` returns it.
+    pub(crate) fn report_unhandled(&self, error: Error) {
+        let mut slot = self.unhandled.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(error);
+        }
+    }
+
+    fn run_ticks(&self) {
+        loop {
+            let task = self.ticks.borrow_mut().pop_front();
+            match task {
+                Some(task) => task(),
+                None => break,
+            }
+        }
+    }
+
+    fn run_immediates(&self) {
+        let count = self.immediates.borrow().len();
+        for _ in 0..count {
+            let task = self.immediates.borrow_mut().pop_front();
+            match task {
+                Some(task) => {
+                    task();
+                    self.run_ticks();
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn run_timers(&self) {
+        let now = Instant::now();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            match due {
+                Some((callback, refd)) => {
+                    if refd {
+                        self.release_ref();
+                    }
+                    callback();
+                    self.run_ticks();
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn dispatch(&self, event: Event) {
+        match event {
+            Event::Task(task) => task(),
+            Event::Io(id, io) => {
+                let handle = self.handles.borrow().get(&id).cloned();
+                if let Some(handle) = handle {
+                    handle.dispatch(io);
+                }
+            }
+        }
+        self.run_ticks();
+    }
+
+    fn take_unhandled(&self) -> Option<Error> {
+        self.unhandled.borrow_mut().take()
+    }
+
+    fn alive(&self) -> bool {
+        self.refs.get() > 0
+            || !self.ticks.borrow().is_empty()
+            || !self.immediates.borrow().is_empty()
+    }
+
+    /// Runs the loop until nothing ref'd is left, or an `error` event finds no listener.
+    pub(crate) fn run(&self) -> Result<(), Error> {
+        assert!(
+            !self.running.get(),
+            "nodenet::run() called while this thread's loop is already running (from inside a listener?)"
+        );
+        self.running.set(true);
+        struct Running<'a>(&'a Cell<bool>);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        let _running = Running(&self.running);
+        loop {
+            self.run_ticks();
+            if let Some(err) = self.take_unhandled() {
+                return Err(err);
+            }
+            self.run_timers();
+            self.run_immediates();
+            if let Some(err) = self.take_unhandled() {
+                return Err(err);
+            }
+            if !self.alive() {
+                return Ok(());
+            }
+            let must_not_block =
+                !self.ticks.borrow().is_empty() || !self.immediates.borrow().is_empty();
+            let first = if must_not_block {
+                self.rx.try_recv().ok()
+            } else {
+                let deadline = self.timers.borrow_mut().next_deadline();
+                match deadline {
+                    Some(deadline) => match self.rx.recv_deadline(deadline) {
+                        Ok(event) => Some(event),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            unreachable!("the loop holds a sender")
+                        }
+                    },
+                    None => Some(self.rx.recv().expect("the loop holds a sender")),
+                }
+            };
+            if let Some(event) = first {
+                self.dispatch(event);
+                for _ in 1..EVENT_BATCH {
+                    if self.unhandled.borrow().is_some() {
+                        break;
+                    }
+                    match self.rx.try_recv() {
+                        Ok(event) => self.dispatch(event),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A sendable handle to a thread's loop; `post` runs a closure there.
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// let done = Rc::new(Cell::new(false));
+/// let flag = done.clone();
+/// // Keep the loop alive until the worker's result arrives.
+/// let keep_alive = nodenet::set_timeout(std::time::Duration::from_secs(10), || {});
+/// let handle = nodenet::current_loop();
+/// std::thread::spawn(move || {
+///     let answer = 6 * 7;
+///     handle.post(move || {
+///         assert_eq!(answer, 42);
+///         keep_alive.clear();
+///     });
+/// });
+/// nodenet::set_immediate(move || flag.set(true));
+/// nodenet::run().unwrap();
+/// assert!(done.get());
+/// ```
+#[derive(Clone, Debug)]
+pub struct LoopHandle {
+    lref: LoopRef,
+}
+
+impl LoopHandle {
+    /// Runs `f` on the loop's thread, between events; `f` may use `!Send` state such as listeners.
+    ///
+    /// If the loop's thread has exited, `f` is dropped without running.
+    pub fn post(&self, f: impl FnOnce() + Send + 'static) {
+        let _ = self.lref.tx.send(Event::Task(Box::new(f)));
+    }
+}
+
+/// A handle to the calling thread's loop, for other threads to `post` work back to it.
+pub fn current_loop() -> LoopHandle {
+    with_loop(|lp| LoopHandle {
+        lref: lp.loop_ref(),
+    })
+}
+
+/// Runs the calling thread's loop until no ref'd handle (listening server, open or connecting socket,
+/// pending timer) remains.
+///
+/// # Errors
+///
+/// Returns the first `error` event that found no listener (after closing that handle), the Rust
+/// analogue of Node's uncaught exception. Calling `run()` again continues with the handles left.
+///
+/// # Panics
+///
+/// Panics when called from inside a listener of the same loop, and re-raises a panic of a listener.
+pub fn run() -> Result<(), Error> {
+    let lp = LOOP.with(Rc::clone);
+    lp.run()
+}

@@ -1,0 +1,69 @@
+//! The acceptor thread: blocking `accept` until the server closes.
+
+use crate::event::{HandleId, IoEvent};
+use crate::event_loop::LoopRef;
+use socket2::Socket as RawSocket;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Longest pause after running out of file descriptors or memory.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+
+/// Accepts connections and sends them to the loop until `closed` is set (and the listener shut down).
+///
+/// Errors that concern one connection (aborted, reset, interrupted) are skipped. Running out of
+/// descriptors or memory pauses accepting with an increasing back-off instead of spinning; pending
+/// connections wait in the backlog meanwhile.
+pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleId, lref: LoopRef) {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        match listener.accept() {
+            Ok((stream, _peer)) => {
+                if closed.load(Ordering::Acquire) {
+                    break;
+                }
+                backoff = Duration::from_millis(10);
+                lref.send(id, IoEvent::Accepted(stream));
+            }
+            Err(e) => {
+                if closed.load(Ordering::Acquire) {
+                    break;
+                }
+                match e.raw_os_error() {
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                    _ if is_transient(&e) => {}
+                    _ => {
+                        // The listener itself is broken (e.g. EBADF, EINVAL after an outside shutdown).
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::WouldBlock
+    ) || matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EPROTO
+                | libc::EPERM
+                | libc::ENETDOWN
+                | libc::EHOSTUNREACH
+                | libc::ENETUNREACH
+                | libc::EOPNOTSUPP
+                | libc::ETIMEDOUT
+        )
+    )
+}

@@ -1,0 +1,145 @@
+//! The reader thread: blocking reads, limited by a credit of unconsumed bytes (the read side's backpressure).
+
+use crate::error::Error;
+use crate::event::{HandleId, IoEvent};
+use crate::event_loop::LoopRef;
+use parking_lot::Mutex;
+use socket2::Socket as RawSocket;
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread::{self, Thread};
+
+/// The first read buffer; it doubles after every read that fills it, up to `MAX_READ`.
+const FIRST_READ: usize = 8 * 1024;
+/// Node reads at most 64 KiB at a time.
+pub(crate) const MAX_READ: usize = 64 * 1024;
+
+/// What the loop and the reader share: the read credit and the on/off switches.
+#[derive(Debug)]
+pub(crate) struct ReadGate {
+    /// Bytes read and not yet consumed by the loop (delivered to `data` listeners).
+    pending: AtomicUsize,
+    /// Reading was started (not paused at connect, or resumed since).
+    reading: AtomicBool,
+    /// The socket is destroyed: stop.
+    closed: AtomicBool,
+    /// Every byte read from the kernel (Node's `bytesRead`).
+    bytes_read: AtomicU64,
+    /// The reader reads only while `pending` is below this (Node's readable high-water mark).
+    limit: usize,
+    thread: Mutex<Option<Thread>>,
+}
+
+impl ReadGate {
+    pub(crate) fn new(limit: usize) -> ReadGate {
+        ReadGate {
+            pending: AtomicUsize::new(0),
+            reading: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            bytes_read: AtomicU64::new(0),
+            limit,
+            thread: Mutex::new(None),
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(thread) = self.thread.lock().as_ref() {
+            thread.unpark();
+        }
+    }
+
+    /// Lets the reader read (from now on, credit permitting).
+    pub(crate) fn start(&self) {
+        if !self.reading.swap(true, Ordering::AcqRel) {
+            self.wake();
+        }
+    }
+
+    /// The loop consumed `n` bytes: give the credit back, waking the reader if it was waiting for it.
+    pub(crate) fn release(&self, n: usize) {
+        let before = self.pending.fetch_sub(n, Ordering::AcqRel);
+        if before >= self.limit && before - n < self.limit {
+            self.wake();
+        }
+    }
+
+    /// Stops the reader for good (it is also woken out of a blocking read by the caller's shutdown).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    /// Whether the socket was closed.
+    pub(crate) fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Bytes read from the kernel so far.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Bytes read and not yet consumed.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Blocks until reading is allowed; false when the socket closed.
+    fn wait_for_credit(&self) -> bool {
+        loop {
+            if self.closed() {
+                return false;
+            }
+            if self.reading.load(Ordering::Acquire)
+                && self.pending.load(Ordering::Acquire) < self.limit
+            {
+                return true;
+            }
+            thread::park();
+        }
+    }
+}
+
+/// Reads until end of stream, an error, or close; reports each read to the loop.
+pub(crate) fn run(stream: Arc<RawSocket>, gate: Arc<ReadGate>, id: HandleId, lref: LoopRef) {
+    *gate.thread.lock() = Some(thread::current());
+    let mut size = FIRST_READ;
+    let mut buf = vec![0u8; size];
+    while gate.wait_for_credit() {
+        match (&*stream).read(&mut buf) {
+            Ok(0) => {
+                if !gate.closed() {
+                    lref.send(id, IoEvent::Eof);
+                }
+                break;
+            }
+            Ok(n) => {
+                if gate.closed() {
+                    break;
+                }
+                let data = if n * 2 >= buf.len() {
+                    if n == size && size < MAX_READ {
+                        size *= 2;
+                    }
+                    let mut full = std::mem::replace(&mut buf, vec![0u8; size]);
+                    full.truncate(n);
+                    full
+                } else {
+                    buf[..n].to_vec()
+                };
+                gate.pending.fetch_add(n, Ordering::AcqRel);
+                gate.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+                lref.send(id, IoEvent::Data(data));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                if !gate.closed() {
+                    lref.send(id, IoEvent::ReadFailed(Error::from_io(&e, "read")));
+                }
+                break;
+            }
+        }
+    }
+    *gate.thread.lock() = None;
+}

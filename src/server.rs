@@ -1,0 +1,631 @@
+//! `Server`: Node's `net.Server`: listen, accept into `Socket`s, close, count connections.
+
+use crate::address::{Address, AddressInfo};
+use crate::emitter::Listeners;
+use crate::error::{Error, Style};
+use crate::event::{HandleId, IoEvent};
+use crate::event_loop::{Dispatch, LoopRef, next_handle_id, with_loop};
+use crate::io_threads::{self, acceptor};
+use crate::options::{ListenOptions, ListenTarget, ServerOptions};
+use crate::socket::Socket;
+use parking_lot::{Mutex, MutexGuard};
+use socket2::{Domain, Protocol, Socket as RawSocket, Type};
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+struct Listening {
+    socket: Arc<RawSocket>,
+    stop: Arc<AtomicBool>,
+    /// The socket file we created, removed on close.
+    path: Option<PathBuf>,
+    address: Address,
+}
+
+struct State {
+    options: ServerOptions,
+    listening: Option<Listening>,
+    /// A `listen` with a host is resolving; this counts the attempts so a stale result is ignored.
+    binding: Option<u64>,
+    attempts: u64,
+    connections: usize,
+    max_connections: Option<usize>,
+    refd: bool,
+    counted: bool,
+    attached: bool,
+    /// `close()` was called on a running server: emit `close` when the last connection is gone.
+    closing: bool,
+}
+
+struct Core {
+    id: HandleId,
+    lref: LoopRef,
+    state: Mutex<State>,
+}
+
+/// A TCP or local-socket server with Node's `net.Server` events and semantics.
+///
+/// `Server` is a cheap handle (`Clone + Send + Sync`, `==` compares identity). Its listeners run on
+/// the loop of the thread that created it.
+///
+/// # Examples
+///
+/// ```
+/// let server = nodenet::create_server(|socket| {
+///     socket.end_with("bye\n");
+/// });
+/// server.listen((0, "127.0.0.1")).on_listening(|server| {
+///     assert!(server.listening());
+///     server.close();
+/// });
+/// nodenet::run().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Server {
+    core: Arc<Core>,
+}
+
+type CloseCallback = Box<dyn FnMut(&Server)>;
+
+/// Loop-side state of a server: its listeners.
+#[derive(Default)]
+pub(crate) struct ServerLocal {
+    listening: Listeners<dyn FnMut(&Server)>,
+    connection: Listeners<dyn FnMut(Socket)>,
+    close: Listeners<dyn FnMut(&Server)>,
+    error: Listeners<dyn FnMut(&Server, &Error)>,
+}
+
+impl Server {
+    /// Creates a server without a connection listener (Node's `new net.Server(options)`).
+    pub fn new(options: ServerOptions) -> Server {
+        let lref = with_loop(|lp| lp.loop_ref());
+        Server {
+            core: Arc::new(Core {
+                id: next_handle_id(),
+                lref,
+                state: Mutex::new(State {
+                    options,
+                    listening: None,
+                    binding: None,
+                    attempts: 0,
+                    connections: 0,
+                    max_connections: None,
+                    refd: true,
+                    counted: false,
+                    attached: false,
+                    closing: false,
+                }),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.core.state.lock()
+    }
+
+    fn local(&self) -> Rc<ServerLocal> {
+        self.core
+            .lref
+            .assert_current("registering a server listener");
+        with_loop(|lp| lp.local::<ServerLocal>(self.core.id))
+    }
+
+    fn existing_local(&self) -> Option<Rc<ServerLocal>> {
+        with_loop(|lp| lp.existing_local::<ServerLocal>(self.core.id))
+    }
+
+    fn tick(&self, f: impl FnOnce(&Server) + Send + 'static) {
+        let server = self.clone();
+        self.core.lref.schedule(move || f(&server));
+    }
+
+    fn on_loop(&self, f: impl FnOnce(&Server) + Send + 'static) {
+        let server = self.clone();
+        self.core.lref.run_on_loop(move || f(&server));
+    }
+
+    /// Registers with the loop and takes or releases the loop ref as the state requires.
+    fn sync_ref(&self) {
+        self.on_loop(|s| {
+            let mut st = s.lock();
+            if !st.attached {
+                st.attached = true;
+                let handle: Rc<dyn Dispatch> = Rc::new(s.clone());
+                with_loop(|lp| lp.register(s.core.id, handle));
+            }
+            let want = st.refd && (st.listening.is_some() || st.binding.is_some());
+            if want != st.counted {
+                st.counted = want;
+                with_loop(|lp| if want { lp.add_ref() } else { lp.release_ref() });
+            }
+        });
+    }
+
+    /// Starts listening on a port, a `(port, host)`, a local socket path, or a bound handle.
+    ///
+    /// Without a host (or with a path, or a handle) the socket is bound before `listen` returns, so
+    /// `address()` is valid at once; with a host it is bound after name resolution, as in Node.
+    /// `listening` follows on the loop.
+    ///
+    /// # Errors
+    ///
+    /// Never in place: as `error` events. `EADDRINUSE` (also for a stale socket file), `EACCES`,
+    /// `EADDRNOTAVAIL`, `ENAMETOOLONG` (syscall `listen`); `ENOTFOUND` (syscall `getaddrinfo`);
+    /// `ERR_SERVER_ALREADY_LISTEN` when already listening; `ERR_INVALID_ARG_VALUE` when the options
+    /// have neither a port nor a path; `EINVAL` for an fd that is not a socket.
+    pub fn listen(&self, target: impl Into<ListenOptions>) -> &Self {
+        let options = target.into();
+        {
+            let st = self.lock();
+            if st.listening.is_some() || st.binding.is_some() {
+                drop(st);
+                self.tick(|s| s.emit_error(Error::already_listening()));
+                return self;
+            }
+        }
+        let backlog = options.backlog.min(i32::MAX as u32) as i32;
+        match options.target {
+            ListenTarget::Missing => {
+                self.tick(|s| {
+                    s.emit_error(Error::new(
+                        "ERR_INVALID_ARG_VALUE",
+                        "The argument 'options' must have the property \"port\" or \"path\". Received {}",
+                    ))
+                });
+            }
+            ListenTarget::Port(port) => match options.host {
+                None => self.finish_bind(bind_tcp(None, port, backlog)),
+                Some(host) => self.listen_on_host(host, port, backlog),
+            },
+            ListenTarget::Path(path) => self.finish_bind(bind_local(path, backlog)),
+            ListenTarget::Listener(listener) => {
+                self.finish_bind(adopt(RawSocket::from(listener), backlog))
+            }
+            #[cfg(unix)]
+            ListenTarget::Fd(fd) => {
+                let adopted = crate::sys::adopt_socket_fd(fd)
+                    .map_err(|e| Error::system(&e, "listen", None, None, Style::Plain))
+                    .and_then(|socket| adopt(socket, backlog));
+                self.finish_bind(adopted);
+            }
+        }
+        self
+    }
+
+    fn listen_on_host(&self, host: String, port: u16, backlog: i32) {
+        let attempt = {
+            let mut st = self.lock();
+            st.attempts += 1;
+            st.binding = Some(st.attempts);
+            st.attempts
+        };
+        self.sync_ref();
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            self.tick(move |s| s.bind_resolved(attempt, Ok(ip), port, backlog));
+            return;
+        }
+        let server = self.clone();
+        let spawned = io_threads::spawn(
+            format!("nodenet-lookup-{}", self.core.id),
+            true,
+            move || {
+                let resolved = (host.as_str(), 0u16)
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut addrs| addrs.next())
+                    .map(|a| a.ip())
+                    .ok_or_else(|| Error::not_found(&host));
+                let lref = server.core.lref.clone();
+                lref.schedule(move || server.bind_resolved(attempt, resolved, port, backlog));
+            },
+        );
+        if let Err(e) = spawned {
+            let error = Error::from_io(&e, "getaddrinfo");
+            self.tick(move |s| s.bind_resolved(attempt, Err(error), port, backlog));
+        }
+    }
+
+    fn bind_resolved(
+        &self,
+        attempt: u64,
+        resolved: Result<IpAddr, Error>,
+        port: u16,
+        backlog: i32,
+    ) {
+        {
+            let mut st = self.lock();
+            if st.binding != Some(attempt) {
+                return;
+            }
+            st.binding = None;
+        }
+        match resolved {
+            Ok(ip) => self.finish_bind(bind_tcp(Some(ip), port, backlog)),
+            Err(error) => {
+                self.sync_ref();
+                self.emit_error(error);
+            }
+        }
+    }
+
+    fn finish_bind(&self, bound: Result<(RawSocket, Address, Option<PathBuf>), Error>) {
+        let (socket, address, path) = match bound {
+            Ok(bound) => bound,
+            Err(error) => {
+                self.sync_ref();
+                self.tick(move |s| s.emit_error(error));
+                return;
+            }
+        };
+        let socket = Arc::new(socket);
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let mut st = self.lock();
+            st.closing = false;
+            st.listening = Some(Listening {
+                socket: Arc::clone(&socket),
+                stop: Arc::clone(&stop),
+                path,
+                address,
+            });
+        }
+        self.sync_ref();
+        let (id, lref) = (self.core.id, self.core.lref.clone());
+        let spawned = io_threads::spawn(format!("nodenet-accept-{id}"), false, move || {
+            acceptor::run(socket, stop, id, lref)
+        });
+        match spawned {
+            Ok(_) => self.tick(|s| s.emit_simple(|l| &l.listening)),
+            Err(e) => {
+                self.stop_listening();
+                let error = Error::from_io(&e, "listen");
+                self.tick(move |s| s.emit_error(error));
+            }
+        }
+    }
+
+    /// Closes the listening socket (wakes the acceptor); returns whether the server was running.
+    fn stop_listening(&self) -> bool {
+        let listening = {
+            let mut st = self.lock();
+            let was_binding = st.binding.take().is_some();
+            match st.listening.take() {
+                Some(listening) => Some(listening),
+                None if was_binding => None,
+                None => {
+                    drop(st);
+                    self.sync_ref();
+                    return false;
+                }
+            }
+        };
+        if let Some(listening) = listening {
+            listening.stop.store(true, Ordering::Release);
+            crate::sys::wake_acceptor(&listening.socket);
+            if let Some(path) = &listening.path {
+                crate::sys::remove_local_path(path);
+            }
+        }
+        self.sync_ref();
+        true
+    }
+
+    /// Stops accepting at once (new connections are refused); `close` follows when the last
+    /// connection has closed (Node's `server.close()`).
+    pub fn close(&self) -> &Self {
+        self.close_inner(None)
+    }
+
+    /// Like [`Server::close`], with a callback run at `close`: with `None` if the server was
+    /// running, else with `ERR_SERVER_NOT_RUNNING`.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the server's loop thread (the callback is not `Send`).
+    pub fn close_with(&self, callback: impl FnOnce(&Server, Option<&Error>) + 'static) -> &Self {
+        self.core.lref.assert_current("Server::close_with");
+        let running = {
+            let st = self.lock();
+            st.listening.is_some() || st.binding.is_some()
+        };
+        let error = if running {
+            None
+        } else {
+            Some(Error::server_not_running())
+        };
+        let mut callback = Some(callback);
+        let once: CloseCallback = Box::new(move |server| {
+            if let Some(callback) = callback.take() {
+                callback(server, error.as_ref());
+            }
+        });
+        self.local().close.add(once);
+        self.close_inner(None)
+    }
+
+    fn close_inner(&self, _: Option<()>) -> &Self {
+        let running = self.stop_listening();
+        let emit_now = {
+            let mut st = self.lock();
+            if running {
+                st.closing = true;
+            }
+            st.connections == 0
+        };
+        if emit_now {
+            self.lock().closing = false;
+            self.tick(|s| s.emit_close());
+        }
+        self
+    }
+
+    /// An accepted socket of this server was destroyed (any thread).
+    pub(crate) fn connection_closed(&self) {
+        let emit = {
+            let mut st = self.lock();
+            st.connections = st.connections.saturating_sub(1);
+            let emit = st.closing && st.connections == 0 && st.listening.is_none();
+            if emit {
+                st.closing = false;
+            }
+            emit
+        };
+        if emit {
+            self.tick(|s| s.emit_close());
+        }
+    }
+
+    fn emit_close(&self) {
+        let Some(local) = self.existing_local() else {
+            return;
+        };
+        local.close.emit(|f| f(self));
+        let idle = {
+            let st = self.lock();
+            st.listening.is_none() && st.binding.is_none()
+        };
+        if idle {
+            local.listening.clear();
+            local.connection.clear();
+            local.close.clear();
+            local.error.clear();
+            with_loop(|lp| lp.unregister(self.core.id));
+            self.lock().attached = false;
+        }
+    }
+
+    fn emit_error(&self, error: Error) {
+        match self.existing_local() {
+            Some(local) if !local.error.is_empty() => local.error.emit(|f| f(self, &error)),
+            _ => with_loop(|lp| lp.report_unhandled(error)),
+        }
+    }
+
+    fn emit_simple(&self, pick: impl Fn(&ServerLocal) -> &Listeners<dyn FnMut(&Server)>) {
+        if let Some(local) = self.existing_local() {
+            pick(&local).emit(|f| f(self));
+        }
+    }
+
+    fn handle_accepted(&self, stream: RawSocket) {
+        let options = {
+            let mut st = self.lock();
+            if st.listening.is_none() {
+                return;
+            }
+            if let Some(max) = st.max_connections {
+                if st.connections >= max {
+                    return;
+                }
+            }
+            st.connections += 1;
+            st.options.clone()
+        };
+        let socket = Socket::accepted(
+            stream,
+            self,
+            options.allow_half_open,
+            options.pause_on_connect,
+        );
+        if let Some(local) = self.existing_local() {
+            local.connection.emit(|f| f(socket.clone()));
+        }
+    }
+
+    /// The bound address: `Address::Inet` for TCP, `Address::Path` for a local socket; `None` when not listening.
+    pub fn address(&self) -> Option<Address> {
+        self.lock().listening.as_ref().map(|l| l.address.clone())
+    }
+
+    /// Whether the server is listening.
+    pub fn listening(&self) -> bool {
+        self.lock().listening.is_some()
+    }
+
+    /// Lets `run()` return while the server is listening (Node's `server.unref()`).
+    pub fn unref(&self) -> &Self {
+        self.lock().refd = false;
+        self.sync_ref();
+        self
+    }
+
+    /// Makes the server keep `run()` going again (the default).
+    pub fn ref_(&self) -> &Self {
+        self.lock().refd = true;
+        self.sync_ref();
+        self
+    }
+
+    /// Limits concurrent connections: past the limit, new connections are accepted and closed at
+    /// once. `None` means no limit; `Some(0)` turns every connection away (as Node since v21).
+    pub fn set_max_connections(&self, max: Option<usize>) -> &Self {
+        self.lock().max_connections = max;
+        self
+    }
+
+    /// The connection limit set by [`Server::set_max_connections`].
+    pub fn max_connections(&self) -> Option<usize> {
+        self.lock().max_connections
+    }
+
+    /// The number of open connections, counted synchronously.
+    pub fn connections(&self) -> usize {
+        self.lock().connections
+    }
+
+    /// Node's asynchronous `server.getConnections(cb)`: `callback` runs on the loop with the count.
+    pub fn get_connections(&self, callback: impl FnOnce(&Server, Result<usize, Error>) + 'static) {
+        self.core.lref.assert_current("Server::get_connections");
+        let server = self.clone();
+        with_loop(|lp| {
+            lp.next_tick(Box::new(move || {
+                let count = server.connections();
+                callback(&server, Ok(count))
+            }))
+        });
+    }
+
+    /// Adds a `listening` listener.
+    ///
+    /// # Panics
+    ///
+    /// Listeners must be added on the server's loop thread.
+    pub fn on_listening(&self, f: impl FnMut(&Server) + 'static) -> &Self {
+        self.local().listening.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `connection` listener: it receives each accepted socket.
+    pub fn on_connection(&self, f: impl FnMut(Socket) + 'static) -> &Self {
+        self.local().connection.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `close` listener: the server stopped listening and its last connection closed.
+    pub fn on_close(&self, f: impl FnMut(&Server) + 'static) -> &Self {
+        self.local().close.add(Box::new(f));
+        self
+    }
+
+    /// Adds an `error` listener (listen errors). Without one, an error makes `run()` return it.
+    pub fn on_error(&self, f: impl FnMut(&Server, &Error) + 'static) -> &Self {
+        self.local().error.add(Box::new(f));
+        self
+    }
+}
+
+impl Dispatch for Server {
+    fn dispatch(&self, event: IoEvent) {
+        if let IoEvent::Accepted(stream) = event {
+            self.handle_accepted(stream);
+        }
+    }
+}
+
+impl PartialEq for Server {
+    fn eq(&self, other: &Server) -> bool {
+        Arc::ptr_eq(&self.core, &other.core)
+    }
+}
+
+impl Eq for Server {}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Server")
+            .field("id", &self.core.id)
+            .field("address", &st.listening.as_ref().map(|l| &l.address))
+            .field("connections", &st.connections)
+            .finish()
+    }
+}
+
+type Bound = (RawSocket, Address, Option<PathBuf>);
+
+fn listen_error(e: &io::Error, ip: Option<IpAddr>, port: u16) -> Error {
+    let address = ip.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).to_string();
+    Error::system(e, "listen", Some(address), Some(port), Style::Described)
+}
+
+/// Binds and listens on `ip:port`; without an IP, on `[::]` dual stack (or `0.0.0.0` without IPv6).
+fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error> {
+    let (socket, addr) = match ip {
+        Some(ip) => {
+            let addr = SocketAddr::new(ip, port);
+            let socket =
+                RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+                    .map_err(|e| listen_error(&e, Some(ip), port))?;
+            (socket, addr)
+        }
+        None => match RawSocket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)) {
+            Ok(socket) => {
+                socket
+                    .set_only_v6(false)
+                    .map_err(|e| listen_error(&e, None, port))?;
+                (
+                    socket,
+                    SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+                )
+            }
+            Err(_) => {
+                let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+                let socket = RawSocket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+                    .map_err(|e| listen_error(&e, Some(addr.ip()), port))?;
+                (socket, addr)
+            }
+        },
+    };
+    let fail = |e: io::Error| listen_error(&e, Some(addr.ip()), port);
+    socket.set_reuse_address(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    socket.listen(backlog).map_err(fail)?;
+    let local = socket
+        .local_addr()
+        .map_err(fail)?
+        .as_socket()
+        .unwrap_or(addr);
+    Ok((
+        socket,
+        Address::Inet(AddressInfo::from_socket_addr(&local)),
+        None,
+    ))
+}
+
+/// Binds and listens on a local socket path; an existing file is never removed (EADDRINUSE).
+fn bind_local(path: PathBuf, backlog: i32) -> Result<Bound, Error> {
+    let shown = path.to_string_lossy().into_owned();
+    let fail =
+        |e: io::Error| Error::system(&e, "listen", Some(shown.clone()), None, Style::Described);
+    let addr = crate::sys::local_path_addr(&path).map_err(fail)?;
+    let socket = RawSocket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
+    socket.bind(&addr).map_err(fail)?;
+    if let Err(e) = socket.listen(backlog) {
+        crate::sys::remove_local_path(&path);
+        return Err(fail(e));
+    }
+    Ok((socket, Address::Path(shown.clone()), Some(path)))
+}
+
+/// Listens on an already bound socket (a `TcpListener` or an fd).
+fn adopt(socket: RawSocket, backlog: i32) -> Result<Bound, Error> {
+    let fail = |e: io::Error| Error::system(&e, "listen", None, None, Style::Plain);
+    socket.set_nonblocking(false).map_err(fail)?;
+    socket.listen(backlog).map_err(fail)?;
+    let local = socket.local_addr().map_err(fail)?;
+    let address = match local.as_socket() {
+        Some(addr) => Address::Inet(AddressInfo::from_socket_addr(&addr)),
+        None => Address::Path(
+            local
+                .as_pathname()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    };
+    Ok((socket, address, None))
+}

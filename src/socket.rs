@@ -1,0 +1,1343 @@
+//! `Socket`: Node's `net.Socket` on blocking I/O threads, with events delivered on its loop.
+
+use crate::address::{Address, AddressInfo, Family, ReadyState};
+use crate::emitter::Listeners;
+use crate::encoding::{Chunk, Decoder, Encoding};
+use crate::error::Error;
+use crate::event::{HandleId, IoEvent};
+use crate::event_loop::{Dispatch, LoopRef, next_handle_id, with_loop};
+use crate::io_threads::connector::{ConnectJob, Destination};
+use crate::io_threads::reader::ReadGate;
+use crate::io_threads::{self, connector, reader, writer};
+use crate::options::{ConnectOptions, ConnectTarget, SocketOptions};
+use crate::server::Server;
+use crate::timers;
+use crate::write_data::WriteData;
+use crate::write_queue::WriteShared;
+use parking_lot::{Mutex, MutexGuard};
+use socket2::{SockRef, Socket as RawSocket, TcpKeepalive};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Shutdown, SocketAddr};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Node v20's default high-water mark, for both directions.
+pub(crate) const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
+
+type WriteCallback = Box<dyn FnOnce(&Socket, Option<&Error>)>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// `Socket::new`, never connected.
+    Fresh,
+    Connecting,
+    Open,
+    /// Destroyed (may connect again).
+    Closed,
+}
+
+struct State {
+    phase: Phase,
+    stream: Option<Arc<RawSocket>>,
+    is_local: bool,
+    gate: Arc<ReadGate>,
+    write: Arc<WriteShared>,
+    cancel: Arc<AtomicBool>,
+    allow_half_open: bool,
+    /// Node's `readableFlowing`: None until a consumer appears.
+    flowing: Option<bool>,
+    eof: bool,
+    end_emitted: bool,
+    end_called: bool,
+    finished: bool,
+    destroyed: bool,
+    connected_once: bool,
+    high_water_mark: usize,
+    refd: bool,
+    /// Holds one of the loop's refs (changed on the loop thread only).
+    counted: bool,
+    attached: bool,
+    no_delay: Option<bool>,
+    keep_alive: Option<(bool, Duration)>,
+    timeout: Duration,
+    timer: Option<u64>,
+    timeout_fired: bool,
+    last_activity: Instant,
+    last_progress: u64,
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    server: Option<Server>,
+    pipes: Vec<Socket>,
+    drain_waiters: Vec<Socket>,
+    bytes_read_before: u64,
+}
+
+struct Core {
+    id: HandleId,
+    lref: LoopRef,
+    state: Mutex<State>,
+}
+
+/// A TCP or local (unix) socket with Node's `net.Socket` events and semantics.
+///
+/// `Socket` is a cheap handle (`Clone + Send + Sync`, `==` compares identity). Its operations may be
+/// called from any thread; its listeners are registered and run on the loop of the thread that
+/// created it.
+///
+/// # Examples
+///
+/// ```
+/// let server = nodenet::create_server(|socket| {
+///     socket.end_with("hello\n");
+/// });
+/// server.listen((0, "127.0.0.1")).on_listening(|server| {
+///     let port = server.address().unwrap().port().unwrap();
+///     let client = nodenet::connect((port, "127.0.0.1"));
+///     client.set_encoding(Some(nodenet::Encoding::Utf8));
+///     let server = server.clone();
+///     client.on_data(|_, chunk| assert_eq!(chunk.text(), Some("hello\n")));
+///     client.on_close(move |_, had_error| {
+///         assert!(!had_error);
+///         server.close();
+///     });
+/// });
+/// nodenet::run().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Socket {
+    core: Arc<Core>,
+}
+
+/// Loop-side state of a socket: listeners, unconsumed reads, the decoder, write callbacks.
+#[derive(Default)]
+pub(crate) struct SocketLocal {
+    lookup: Listeners<dyn FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str)>,
+    connect: Listeners<dyn FnMut(&Socket)>,
+    ready: Listeners<dyn FnMut(&Socket)>,
+    data: Listeners<dyn FnMut(&Socket, &Chunk)>,
+    end: Listeners<dyn FnMut(&Socket)>,
+    finish: Listeners<dyn FnMut(&Socket)>,
+    timeout: Listeners<dyn FnMut(&Socket)>,
+    drain: Listeners<dyn FnMut(&Socket)>,
+    error: Listeners<dyn FnMut(&Socket, &Error)>,
+    close: Listeners<dyn FnMut(&Socket, bool)>,
+    buffer: RefCell<VecDeque<Vec<u8>>>,
+    decoder: RefCell<Option<Decoder>>,
+    write_callbacks: RefCell<VecDeque<(u64, WriteCallback)>>,
+}
+
+impl SocketLocal {
+    fn clear(&self) {
+        self.lookup.clear();
+        self.connect.clear();
+        self.ready.clear();
+        self.data.clear();
+        self.end.clear();
+        self.finish.clear();
+        self.timeout.clear();
+        self.drain.clear();
+        self.error.clear();
+        self.close.clear();
+    }
+}
+
+fn new_write_shared() -> Arc<WriteShared> {
+    let shared = Arc::new(WriteShared::default());
+    shared.lock().notify_at = u64::MAX;
+    shared
+}
+
+impl Socket {
+    /// Creates an unconnected socket (Node's `new net.Socket(options)`); call [`Socket::connect`] next.
+    pub fn new(options: SocketOptions) -> Socket {
+        let lref = with_loop(|lp| lp.loop_ref());
+        Socket::build(lref, options.allow_half_open, Phase::Fresh)
+    }
+
+    fn build(lref: LoopRef, allow_half_open: bool, phase: Phase) -> Socket {
+        let state = State {
+            phase,
+            stream: None,
+            is_local: false,
+            gate: Arc::new(ReadGate::new(DEFAULT_HIGH_WATER_MARK)),
+            write: new_write_shared(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            allow_half_open,
+            flowing: None,
+            eof: false,
+            end_emitted: false,
+            end_called: false,
+            finished: false,
+            destroyed: false,
+            connected_once: false,
+            high_water_mark: DEFAULT_HIGH_WATER_MARK,
+            refd: true,
+            counted: false,
+            attached: false,
+            no_delay: None,
+            keep_alive: None,
+            timeout: Duration::ZERO,
+            timer: None,
+            timeout_fired: false,
+            last_activity: Instant::now(),
+            last_progress: 0,
+            remote: None,
+            local: None,
+            server: None,
+            pipes: Vec::new(),
+            drain_waiters: Vec::new(),
+            bytes_read_before: 0,
+        };
+        Socket {
+            core: Arc::new(Core {
+                id: next_handle_id(),
+                lref,
+                state: Mutex::new(state),
+            }),
+        }
+    }
+
+    /// A socket for a connection the server's acceptor accepted (on the loop thread).
+    pub(crate) fn accepted(
+        stream: RawSocket,
+        server: &Server,
+        allow_half_open: bool,
+        pause_on_connect: bool,
+    ) -> Socket {
+        let lref = with_loop(|lp| lp.loop_ref());
+        let socket = Socket::build(lref, allow_half_open, Phase::Open);
+        let stream = Arc::new(stream);
+        let gate;
+        {
+            let mut st = socket.lock();
+            st.is_local = stream.local_addr().map(|a| a.is_unix()).unwrap_or(false);
+            st.remote = stream.peer_addr().ok().and_then(|a| a.as_socket());
+            st.local = stream.local_addr().ok().and_then(|a| a.as_socket());
+            st.stream = Some(Arc::clone(&stream));
+            st.server = Some(server.clone());
+            st.connected_once = true;
+            if pause_on_connect {
+                st.flowing = Some(false);
+            } else {
+                st.gate.start();
+            }
+            st.write.lock().connected = true;
+            gate = Arc::clone(&st.gate);
+        }
+        socket.attach();
+        let (id, lref) = (socket.core.id, socket.core.lref.clone());
+        let spawned = io_threads::spawn(format!("nodenet-read-{id}"), false, move || {
+            reader::run(stream, gate, id, lref)
+        });
+        if let Err(e) = spawned {
+            socket.destroy_inner(Some(Error::from_io(&e, "read")));
+        }
+        socket
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.core.state.lock()
+    }
+
+    fn local(&self) -> Rc<SocketLocal> {
+        self.core
+            .lref
+            .assert_current("registering a socket listener");
+        with_loop(|lp| lp.local::<SocketLocal>(self.core.id))
+    }
+
+    fn existing_local(&self) -> Option<Rc<SocketLocal>> {
+        with_loop(|lp| lp.existing_local::<SocketLocal>(self.core.id))
+    }
+
+    /// Runs `f` on the loop thread as a next tick (or through the channel from another thread).
+    fn tick(&self, f: impl FnOnce(&Socket) + Send + 'static) {
+        let socket = self.clone();
+        self.core.lref.schedule(move || f(&socket));
+    }
+
+    /// Runs `f` on the loop thread, now if we are on it.
+    fn on_loop(&self, f: impl FnOnce(&Socket) + Send + 'static) {
+        let socket = self.clone();
+        self.core.lref.run_on_loop(move || f(&socket));
+    }
+
+    /// Registers with the loop and takes a ref (on the loop thread, in order with I/O events).
+    fn attach(&self) {
+        self.on_loop(|s| {
+            let mut st = s.lock();
+            if !st.attached {
+                st.attached = true;
+                let handle: Rc<dyn Dispatch> = Rc::new(s.clone());
+                with_loop(|lp| lp.register(s.core.id, handle));
+            }
+            s.update_ref(&mut st);
+        });
+    }
+
+    /// Takes or releases the loop ref to match `refd` and liveness (loop thread only).
+    fn update_ref(&self, st: &mut State) {
+        let want = st.refd && st.attached && !st.destroyed;
+        if want != st.counted {
+            st.counted = want;
+            with_loop(|lp| if want { lp.add_ref() } else { lp.release_ref() });
+        }
+    }
+
+    // ----- connecting -----------------------------------------------------------------------
+
+    /// Connects to a port (and host) or a local path (Node's `socket.connect`).
+    ///
+    /// Events: `lookup` (for host names), then `connect`; or `error` and `close(true)`.
+    ///
+    /// # Errors
+    ///
+    /// As `error` events: `ERR_MISSING_ARGS` (neither port nor path), `ERR_INVALID_ARG_VALUE` (bad
+    /// family), `ERR_INVALID_IP_ADDRESS` (bad local address), `ENOTFOUND` (syscall `getaddrinfo`),
+    /// `ECONNREFUSED`, `ENOENT`, `ETIMEDOUT`, ... (syscall `connect`), `EADDRINUSE` (syscall `bind`).
+    pub fn connect(&self, target: impl Into<ConnectOptions>) -> &Self {
+        let options = target.into();
+        let invalid = options.validate().err();
+        let job = {
+            let mut st = self.lock();
+            if matches!(st.phase, Phase::Connecting | Phase::Open) && !st.destroyed {
+                return self;
+            }
+            if st.phase == Phase::Closed {
+                self.reset_for_reconnect(&mut st);
+            }
+            st.phase = Phase::Connecting;
+            if let Some(allow) = options.allow_half_open {
+                st.allow_half_open = allow;
+            }
+            if let Some(timeout) = options.timeout {
+                st.timeout = timeout;
+            }
+            st.last_activity = Instant::now();
+            st.is_local = matches!(options.target, ConnectTarget::Path(_));
+            let destination = match (&options.target, &invalid) {
+                (_, Some(_)) | (ConnectTarget::Missing, _) => None,
+                (ConnectTarget::Path(path), None) => Some(Destination::Path(path.clone())),
+                (ConnectTarget::Port(port), None) => Some(Destination::Tcp {
+                    host: options.host.clone(),
+                    port: *port,
+                    family: options.family,
+                    lookup: options.lookup.clone(),
+                    local_address: options.local_address.as_ref().and_then(|a| a.parse().ok()),
+                    local_port: options.local_port,
+                }),
+            };
+            destination.map(|destination| ConnectJob {
+                id: self.core.id,
+                lref: self.core.lref.clone(),
+                destination,
+                gate: Arc::clone(&st.gate),
+                cancel: Arc::clone(&st.cancel),
+            })
+        };
+        self.attach();
+        if options.timeout.is_some() {
+            self.on_loop(|s| s.arm_timer());
+        }
+        match job {
+            Some(job) => {
+                let resolves = matches!(&job.destination, Destination::Tcp { host, .. } if crate::ip::is_ip(host) == 0);
+                let spawned = io_threads::spawn(
+                    format!("nodenet-read-{}", self.core.id),
+                    resolves,
+                    move || connector::run(job),
+                );
+                if let Err(e) = spawned {
+                    self.destroy_inner(Some(Error::from_io(&e, "connect")));
+                }
+            }
+            None => {
+                let error = invalid.unwrap_or_else(|| {
+                    Error::new(
+                        "ERR_MISSING_ARGS",
+                        "The \"options\" or \"port\" or \"path\" argument must be specified",
+                    )
+                });
+                self.destroy_inner(Some(error));
+            }
+        }
+        self
+    }
+
+    fn reset_for_reconnect(&self, st: &mut State) {
+        st.bytes_read_before += st.gate.bytes_read();
+        st.gate = Arc::new(ReadGate::new(st.high_water_mark));
+        st.write = new_write_shared();
+        st.cancel = Arc::new(AtomicBool::new(false));
+        st.flowing = None;
+        st.eof = false;
+        st.end_emitted = false;
+        st.end_called = false;
+        st.finished = false;
+        st.destroyed = false;
+        st.attached = false;
+        st.counted = false;
+        st.remote = None;
+        st.local = None;
+        st.timeout_fired = false;
+    }
+
+    fn handle_connected(&self, stream: Arc<RawSocket>) {
+        let (start_reading, pending, ending) = {
+            let mut st = self.lock();
+            if st.destroyed || st.phase != Phase::Connecting {
+                return;
+            }
+            st.phase = Phase::Open;
+            st.connected_once = true;
+            st.remote = stream.peer_addr().ok().and_then(|a| a.as_socket());
+            st.local = stream.local_addr().ok().and_then(|a| a.as_socket());
+            if !st.is_local {
+                if let Some(no_delay) = st.no_delay {
+                    let _ = stream.set_tcp_nodelay(no_delay);
+                }
+                if let Some((enable, delay)) = st.keep_alive {
+                    apply_keep_alive(&stream, enable, delay);
+                }
+            }
+            st.stream = Some(stream);
+            st.last_activity = Instant::now();
+            let mut queue = st.write.lock();
+            queue.connected = true;
+            let pending = !queue.chunks.is_empty();
+            let ending = queue.ending;
+            drop(queue);
+            (st.flowing != Some(false), pending, ending)
+        };
+        self.emit_simple(|l| &l.connect);
+        self.emit_simple(|l| &l.ready);
+        if start_reading {
+            self.lock().gate.start();
+        }
+        if pending {
+            self.ensure_writer();
+        } else if ending {
+            self.finish_if_idle();
+        }
+    }
+
+    // ----- reading ----------------------------------------------------------------------------
+
+    fn handle_data(&self, bytes: Vec<u8>) {
+        let flowing = {
+            let mut st = self.lock();
+            if st.destroyed {
+                return;
+            }
+            st.last_activity = Instant::now();
+            if st.timeout_fired {
+                st.timeout_fired = false;
+                drop(st);
+                self.arm_timer();
+                self.lock().flowing == Some(true)
+            } else {
+                st.flowing == Some(true)
+            }
+        };
+        let local = with_loop(|lp| lp.local::<SocketLocal>(self.core.id));
+        if flowing && local.buffer.borrow().is_empty() {
+            self.deliver(&local, bytes);
+        } else {
+            local.buffer.borrow_mut().push_back(bytes);
+        }
+    }
+
+    /// Hands one read to the `data` listeners and the pipes, and gives its credit back.
+    fn deliver(&self, local: &SocketLocal, bytes: Vec<u8>) {
+        let (gate, pipes) = {
+            let st = self.lock();
+            (Arc::clone(&st.gate), st.pipes.clone())
+        };
+        gate.release(bytes.len());
+        let text = local.decoder.borrow_mut().as_mut().map(|d| d.write(&bytes));
+        if text.as_deref() == Some("") {
+            return;
+        }
+        let chunk = Chunk::new(bytes, text);
+        local.data.emit(|f| f(self, &chunk));
+        if let Some((last, others)) = pipes.split_last() {
+            let bytes = chunk.into_bytes();
+            for destination in others {
+                self.pipe_write(destination, &bytes[..]);
+            }
+            self.pipe_write(last, bytes);
+        }
+    }
+
+    fn pipe_write(&self, destination: &Socket, bytes: impl WriteData) {
+        if !destination.write(bytes) {
+            self.pause();
+            let mut st = destination.lock();
+            if !st.drain_waiters.iter().any(|s| s == self) {
+                st.drain_waiters.push(self.clone());
+            }
+        }
+    }
+
+    /// Delivers buffered reads while flowing; then `end` if the peer ended.
+    fn flush_buffer(&self) {
+        let Some(local) = self.existing_local() else {
+            self.maybe_emit_end(None);
+            return;
+        };
+        loop {
+            let flowing = {
+                let st = self.lock();
+                st.flowing == Some(true) && !st.destroyed
+            };
+            if !flowing {
+                return;
+            }
+            let next = local.buffer.borrow_mut().pop_front();
+            match next {
+                Some(bytes) => self.deliver(&local, bytes),
+                None => break,
+            }
+        }
+        self.maybe_emit_end(Some(&local));
+    }
+
+    fn handle_eof(&self) {
+        {
+            let mut st = self.lock();
+            if st.destroyed {
+                return;
+            }
+            st.eof = true;
+            st.last_activity = Instant::now();
+        }
+        let local = self.existing_local();
+        self.maybe_emit_end(local.as_deref());
+    }
+
+    fn maybe_emit_end(&self, local: Option<&SocketLocal>) {
+        {
+            let mut st = self.lock();
+            if !st.eof || st.end_emitted || st.destroyed {
+                return;
+            }
+            if local.is_some_and(|l| !l.buffer.borrow().is_empty()) {
+                return;
+            }
+            st.end_emitted = true;
+        }
+        if let Some(local) = local {
+            let rest = local.decoder.borrow_mut().as_mut().map(|d| d.end());
+            if let Some(rest) = rest.filter(|r| !r.is_empty()) {
+                let chunk = Chunk::new(Vec::new(), Some(rest));
+                local.data.emit(|f| f(self, &chunk));
+            }
+            local.end.emit(|f| f(self));
+        }
+        let (pipes, allow_half_open) = {
+            let st = self.lock();
+            (st.pipes.clone(), st.allow_half_open)
+        };
+        for destination in pipes {
+            destination.end();
+        }
+        if !allow_half_open {
+            self.tick(|s| {
+                s.end();
+            });
+        }
+        self.maybe_destroy();
+    }
+
+    /// Both halves are done: destroy, as Node's autoDestroy does.
+    fn maybe_destroy(&self) {
+        let done = {
+            let st = self.lock();
+            st.end_emitted && st.finished && !st.destroyed
+        };
+        if done {
+            self.destroy_inner(None);
+        }
+    }
+
+    // ----- writing ----------------------------------------------------------------------------
+
+    /// Queues bytes for sending; returns false when at least the high-water mark (16 KiB) is still
+    /// buffered afterwards, so the caller should wait for `drain` (Node's rule).
+    ///
+    /// Bytes the kernel takes at once do not count. After `end()` or `destroy()` it returns false
+    /// (see [`Socket::write_with`] for the errors). Owned `Vec<u8>`/`String` are queued without a copy.
+    pub fn write(&self, data: impl WriteData) -> bool {
+        self.write_inner(data, None)
+    }
+
+    /// Like [`Socket::write`], with a callback that runs on the loop once the bytes reached the kernel
+    /// (`None`), or failed (`Some(error)`).
+    ///
+    /// # Errors
+    ///
+    /// The callback gets `ERR_STREAM_WRITE_AFTER_END` after `end()` (also emitted as `error`, then
+    /// `close(true)`), `EPIPE` "This socket has been ended by the other party" after the peer ended an
+    /// auto-ended socket, `ERR_STREAM_DESTROYED` after `destroy()` (no `error` event),
+    /// `ERR_SOCKET_CLOSED_BEFORE_CONNECTION` when the socket closed while connecting, or the write's
+    /// system error (`EPIPE`, `ECONNRESET`, syscall `write`).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (the callback is not `Send`).
+    pub fn write_with(
+        &self,
+        data: impl WriteData,
+        callback: impl FnOnce(&Socket, Option<&Error>) + 'static,
+    ) -> bool {
+        self.core.lref.assert_current("Socket::write_with");
+        self.write_inner(data, Some(Box::new(callback)))
+    }
+
+    /// Encodes `data` with `encoding` (Node's lenient rules for base64 and hex) and writes it.
+    pub fn write_encoded(&self, data: &str, encoding: Encoding) -> bool {
+        self.write(encoding.encode(data))
+    }
+
+    fn callback_later(&self, callback: WriteCallback, error: Option<Error>) {
+        with_loop(|lp| {
+            let socket = self.clone();
+            lp.next_tick(Box::new(move || callback(&socket, error.as_ref())))
+        });
+    }
+
+    fn write_inner(&self, data: impl WriteData, callback: Option<WriteCallback>) -> bool {
+        let mut st = self.lock();
+        if st.destroyed {
+            drop(st);
+            if let Some(callback) = callback {
+                self.callback_later(callback, Some(Error::stream_destroyed("write")));
+            }
+            return false;
+        }
+        if st.end_called {
+            let error = if st.end_emitted && !st.allow_half_open {
+                Error::ended_by_peer()
+            } else {
+                Error::write_after_end()
+            };
+            drop(st);
+            if let Some(callback) = callback {
+                self.callback_later(callback, Some(error.clone()));
+            }
+            self.destroy_inner(Some(error));
+            return false;
+        }
+        let connected = st.phase == Phase::Open;
+        let high_water_mark = st.high_water_mark;
+        let stream = st.stream.clone();
+        let shared = Arc::clone(&st.write);
+        st.last_activity = Instant::now();
+        let rearm = std::mem::take(&mut st.timeout_fired);
+        drop(st);
+        if rearm {
+            self.on_loop(|s| s.arm_timer());
+        }
+
+        let bytes = data.as_bytes();
+        let len = bytes.len();
+        let mut queue = shared.lock();
+        queue.accepted += len as u64;
+        let mut sent = 0;
+        if connected && queue.idle() && !queue.fin_sent && !queue.closed && len > 0 {
+            if let Some(stream) = &stream {
+                match crate::sys::send_now(stream, bytes) {
+                    Ok(n) => sent = n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        drop(queue);
+                        let error = Error::from_io(&e, "write");
+                        if let Some(callback) = callback {
+                            self.callback_later(callback, Some(error.clone()));
+                        }
+                        self.destroy_inner(Some(error));
+                        return false;
+                    }
+                }
+            }
+        }
+        queue.flushed += sent as u64;
+        let needs_writer = sent < len && connected;
+        if sent < len {
+            queue.push(data.into_vec(), sent);
+        }
+        let ok = queue.buffered() < high_water_mark;
+        if !ok {
+            queue.need_drain = true;
+        }
+        let done_at = queue.accepted;
+        let flushed = queue.flushed;
+        if let Some(callback) = callback {
+            if flushed >= done_at {
+                drop(queue);
+                self.callback_later(callback, None);
+            } else {
+                queue.notify_at = queue.notify_at.min(done_at);
+                drop(queue);
+                let local = with_loop(|lp| lp.local::<SocketLocal>(self.core.id));
+                local
+                    .write_callbacks
+                    .borrow_mut()
+                    .push_back((done_at, callback));
+            }
+        } else {
+            drop(queue);
+        }
+        if needs_writer {
+            self.ensure_writer();
+        }
+        ok
+    }
+
+    /// Makes sure a writer thread drains the queue (started on the first write that would block).
+    fn ensure_writer(&self) {
+        let (shared, stream) = {
+            let st = self.lock();
+            (Arc::clone(&st.write), st.stream.clone())
+        };
+        let Some(stream) = stream else { return };
+        {
+            let mut queue = shared.lock();
+            if queue.writer_started || queue.closed {
+                drop(queue);
+                shared.notify();
+                return;
+            }
+            queue.writer_started = true;
+        }
+        let (id, lref) = (self.core.id, self.core.lref.clone());
+        let spawned = io_threads::spawn(format!("nodenet-write-{id}"), false, move || {
+            writer::run(stream, shared, id, lref)
+        });
+        if let Err(e) = spawned {
+            self.destroy_inner(Some(Error::from_io(&e, "write")));
+        }
+    }
+
+    fn handle_flushed(&self) {
+        let (shared, waiters_ready) = {
+            let mut st = self.lock();
+            if st.destroyed {
+                return;
+            }
+            st.last_activity = Instant::now();
+            let shared = Arc::clone(&st.write);
+            let mut queue = shared.lock();
+            let drained = queue.need_drain && queue.buffered() == 0;
+            if drained {
+                queue.need_drain = false;
+            }
+            drop(queue);
+            let waiters = if drained {
+                Some(std::mem::take(&mut st.drain_waiters))
+            } else {
+                None
+            };
+            (shared, waiters)
+        };
+        if let Some(waiters) = waiters_ready {
+            self.emit_simple(|l| &l.drain);
+            for source in waiters {
+                source.resume();
+            }
+        }
+        self.run_write_callbacks(&shared);
+        self.finish_if_idle();
+    }
+
+    fn run_write_callbacks(&self, shared: &WriteShared) {
+        let Some(local) = self.existing_local() else {
+            return;
+        };
+        loop {
+            let flushed = shared.lock().flushed;
+            let ready = {
+                let mut callbacks = local.write_callbacks.borrow_mut();
+                match callbacks.front() {
+                    Some((done_at, _)) if *done_at <= flushed => callbacks.pop_front(),
+                    _ => None,
+                }
+            };
+            match ready {
+                Some((_, callback)) => callback(self, None),
+                None => break,
+            }
+        }
+        let next = local.write_callbacks.borrow().front().map(|(at, _)| *at);
+        shared.lock().notify_at = next.unwrap_or(u64::MAX);
+    }
+
+    // ----- ending -----------------------------------------------------------------------------
+
+    /// Half-closes the socket: sends FIN after the queued bytes (Node's `socket.end()`).
+    ///
+    /// `finish` follows once FIN is sent; the socket closes when the peer has ended too.
+    pub fn end(&self) -> &Self {
+        {
+            let mut st = self.lock();
+            if st.destroyed || st.end_called {
+                return self;
+            }
+            st.end_called = true;
+            st.write.lock().ending = true;
+        }
+        self.finish_if_idle();
+        self
+    }
+
+    /// Writes `data`, then ends (Node's `socket.end(data)`).
+    pub fn end_with(&self, data: impl WriteData) -> &Self {
+        self.write(data);
+        self.end()
+    }
+
+    /// Sends FIN now if `end()` was called and nothing is left to send; otherwise wakes the writer.
+    fn finish_if_idle(&self) {
+        let (shared, stream) = {
+            let st = self.lock();
+            if st.phase != Phase::Open || st.destroyed {
+                return;
+            }
+            (Arc::clone(&st.write), st.stream.clone())
+        };
+        let Some(stream) = stream else { return };
+        let mut queue = shared.lock();
+        if !queue.ending || queue.fin_sent {
+            return;
+        }
+        if queue.idle() {
+            queue.fin_sent = true;
+            drop(queue);
+            match stream.shutdown(Shutdown::Write) {
+                Ok(()) => self.tick(|s| s.handle_finished()),
+                Err(e) => self.destroy_inner(Some(Error::from_io(&e, "shutdown"))),
+            }
+        } else {
+            drop(queue);
+            self.ensure_writer();
+        }
+    }
+
+    fn handle_finished(&self) {
+        {
+            let mut st = self.lock();
+            if st.destroyed || st.finished {
+                return;
+            }
+            st.finished = true;
+        }
+        self.emit_simple(|l| &l.finish);
+        self.maybe_destroy();
+    }
+
+    // ----- destroying -------------------------------------------------------------------------
+
+    /// Closes the socket at once (Node's `socket.destroy()`): only `close(false)` follows.
+    ///
+    /// Unread data in the kernel makes the peer see a reset, as with Node.
+    pub fn destroy(&self) {
+        self.destroy_inner(None);
+    }
+
+    /// Closes the socket at once with an error: `error` then `close(true)` follow.
+    pub fn destroy_with(&self, error: Error) {
+        self.destroy_inner(Some(error));
+    }
+
+    fn destroy_inner(&self, error: Option<Error>) {
+        let (server, in_flight, accepted, never_connected) = {
+            let mut st = self.lock();
+            if st.destroyed {
+                return;
+            }
+            st.destroyed = true;
+            let never_connected = !st.connected_once;
+            st.phase = Phase::Closed;
+            st.gate.close();
+            st.cancel.store(true, Ordering::Release);
+            let mut queue = st.write.lock();
+            queue.closed = true;
+            let in_flight = queue.flushed + queue.in_flight as u64;
+            let accepted = queue.accepted;
+            queue.chunks.clear();
+            queue.queued = 0;
+            let writer_busy = queue.in_flight > 0;
+            drop(queue);
+            st.write.notify();
+            if let Some(stream) = st.stream.take() {
+                let _ = stream.shutdown(Shutdown::Read);
+                if writer_busy {
+                    let _ = stream.shutdown(Shutdown::Write);
+                }
+            }
+            st.local = None;
+            (st.server.take(), in_flight, accepted, never_connected)
+        };
+        if let Some(server) = server {
+            server.connection_closed();
+        }
+        let _ = accepted;
+        self.tick(move |s| s.finish_destroy(error, in_flight, never_connected));
+    }
+
+    fn finish_destroy(&self, error: Option<Error>, sent_or_in_flight: u64, never_connected: bool) {
+        let timer = self.lock().timer.take();
+        if let Some(timer) = timer {
+            timers::remove_timer(timer);
+        }
+        let local = self.existing_local();
+        let mut before_connect = Vec::new();
+        if let Some(local) = &local {
+            let callbacks: Vec<_> = local.write_callbacks.borrow_mut().drain(..).collect();
+            for (done_at, callback) in callbacks {
+                if never_connected {
+                    before_connect.push(callback);
+                } else if done_at <= sent_or_in_flight {
+                    callback(self, None);
+                } else {
+                    callback(self, Some(&Error::stream_destroyed("write")));
+                }
+            }
+            local.buffer.borrow_mut().clear();
+        }
+        let had_error = error.is_some();
+        if let Some(error) = error {
+            self.emit_error(local.as_deref(), error);
+        }
+        if let Some(local) = &local {
+            local.close.emit(|f| f(self, had_error));
+            local.clear();
+        }
+        for callback in before_connect {
+            callback(self, Some(&Error::closed_before_connection()));
+        }
+        {
+            let mut st = self.lock();
+            st.pipes.clear();
+            st.drain_waiters.clear();
+            self.update_ref(&mut st);
+            st.attached = false;
+        }
+        with_loop(|lp| lp.unregister(self.core.id));
+    }
+
+    fn emit_error(&self, local: Option<&SocketLocal>, error: Error) {
+        match local {
+            Some(local) if !local.error.is_empty() => local.error.emit(|f| f(self, &error)),
+            _ => with_loop(|lp| lp.report_unhandled(error)),
+        }
+    }
+
+    fn handle_failure(&self, error: Error) {
+        self.destroy_inner(Some(error));
+    }
+
+    // ----- flow control -----------------------------------------------------------------------
+
+    /// Stops `data` events (Node's `socket.pause()`); reading stops once the high-water mark is buffered.
+    pub fn pause(&self) -> &Self {
+        self.lock().flowing = Some(false);
+        self
+    }
+
+    /// Restarts `data` events and reading (Node's `socket.resume()`).
+    pub fn resume(&self) -> &Self {
+        {
+            let mut st = self.lock();
+            if st.destroyed {
+                return self;
+            }
+            st.flowing = Some(true);
+            if st.phase == Phase::Open {
+                st.gate.start();
+            }
+        }
+        self.tick(|s| s.flush_buffer());
+        self
+    }
+
+    /// Sends everything read from this socket to `destination`, pausing while `destination` is full
+    /// and ending it when this socket ends (Node's `readable.pipe`). Returns `destination`.
+    ///
+    /// `socket.pipe(&socket)` makes an echo.
+    pub fn pipe(&self, destination: &Socket) -> Socket {
+        self.lock().pipes.push(destination.clone());
+        self.resume();
+        destination.clone()
+    }
+
+    /// Decodes `data` into text with `encoding` (`None` turns it off); see [`Chunk::text`].
+    ///
+    /// UTF-8 characters split across reads are never broken.
+    pub fn set_encoding(&self, encoding: Option<Encoding>) -> &Self {
+        self.on_loop(move |s| {
+            let local = with_loop(|lp| lp.local::<SocketLocal>(s.core.id));
+            *local.decoder.borrow_mut() = encoding.map(Decoder::new);
+        });
+        self
+    }
+
+    // ----- timeouts ---------------------------------------------------------------------------
+
+    /// Emits `timeout` once after `idle` without reads or writes; `Duration::ZERO` disables it.
+    ///
+    /// The socket is not closed: call `destroy()` or `end()` in the listener, as in Node.
+    pub fn set_timeout(&self, idle: Duration) -> &Self {
+        {
+            let mut st = self.lock();
+            if st.destroyed {
+                return self;
+            }
+            st.timeout = idle;
+            st.timeout_fired = false;
+            st.last_activity = Instant::now();
+        }
+        self.on_loop(|s| s.arm_timer());
+        self
+    }
+
+    /// (Re)starts the idle timer (loop thread).
+    fn arm_timer(&self) {
+        let (old, due) = {
+            let mut st = self.lock();
+            let old = st.timer.take();
+            let due = if st.destroyed || st.timeout.is_zero() {
+                None
+            } else {
+                Some((st.last_activity + st.timeout).saturating_duration_since(Instant::now()))
+            };
+            (old, due)
+        };
+        if let Some(old) = old {
+            timers::remove_timer(old);
+        }
+        if let Some(due) = due {
+            let socket = self.clone();
+            let id = timers::add_timer(due, false, Box::new(move || socket.on_timer()));
+            self.lock().timer = Some(id);
+        }
+    }
+
+    fn on_timer(&self) {
+        let fire = {
+            let mut st = self.lock();
+            st.timer = None;
+            if st.destroyed || st.timeout.is_zero() {
+                return;
+            }
+            let idle_for = st.last_activity.elapsed();
+            let queue = st.write.lock();
+            let progressing = queue.buffered() > 0 && queue.flushed != st.last_progress;
+            let flushed = queue.flushed;
+            drop(queue);
+            if idle_for < st.timeout {
+                false
+            } else if progressing {
+                st.last_progress = flushed;
+                st.last_activity = Instant::now();
+                false
+            } else {
+                st.timeout_fired = true;
+                true
+            }
+        };
+        if fire {
+            self.emit_simple(|l| &l.timeout);
+        } else {
+            self.arm_timer();
+        }
+    }
+
+    // ----- options ----------------------------------------------------------------------------
+
+    /// Turns Nagle's algorithm off (`true`) or on; applied at connect if called before.
+    pub fn set_no_delay(&self, no_delay: bool) -> &Self {
+        let mut st = self.lock();
+        st.no_delay = Some(no_delay);
+        if let Some(stream) = &st.stream {
+            if !st.is_local {
+                let _ = stream.set_tcp_nodelay(no_delay);
+            }
+        }
+        self
+    }
+
+    /// Enables or disables TCP keep-alive; `initial_delay` is rounded down to whole seconds (0: OS default).
+    pub fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> &Self {
+        let mut st = self.lock();
+        st.keep_alive = Some((enable, initial_delay));
+        if let Some(stream) = &st.stream {
+            if !st.is_local {
+                apply_keep_alive(stream, enable, initial_delay);
+            }
+        }
+        self
+    }
+
+    /// Lets `run()` return while this socket is open (Node's `socket.unref()`).
+    pub fn unref(&self) -> &Self {
+        self.lock().refd = false;
+        self.on_loop(|s| {
+            let mut st = s.lock();
+            s.update_ref(&mut st);
+        });
+        self
+    }
+
+    /// Makes the socket keep `run()` going again (the default).
+    pub fn ref_(&self) -> &Self {
+        self.lock().refd = true;
+        self.on_loop(|s| {
+            let mut st = s.lock();
+            s.update_ref(&mut st);
+        });
+        self
+    }
+
+    // ----- state ------------------------------------------------------------------------------
+
+    /// Bytes queued and not yet handed to the kernel (Node's `bufferSize` / `writableLength`).
+    pub fn buffer_size(&self) -> usize {
+        let st = self.lock();
+        if st.destroyed {
+            return 0;
+        }
+        st.write.lock().buffered()
+    }
+
+    /// Bytes read from the kernel (including bytes not yet delivered to listeners).
+    pub fn bytes_read(&self) -> u64 {
+        let st = self.lock();
+        st.bytes_read_before + st.gate.bytes_read()
+    }
+
+    /// Bytes accepted by `write()` (sent or still queued), as Node counts `bytesWritten`.
+    pub fn bytes_written(&self) -> u64 {
+        self.lock().write.lock().accepted
+    }
+
+    /// The bound local endpoint (Node's `socket.address()`); `None` when closed or a local socket.
+    pub fn address(&self) -> Option<Address> {
+        self.lock()
+            .local
+            .map(|a| Address::Inet(AddressInfo::from_socket_addr(&a)))
+    }
+
+    /// The peer's IP address as text.
+    pub fn remote_address(&self) -> Option<String> {
+        self.lock().remote.map(|a| a.ip().to_string())
+    }
+
+    /// The peer's address family.
+    pub fn remote_family(&self) -> Option<Family> {
+        self.lock().remote.map(|a| Family::of(&a.ip()))
+    }
+
+    /// The peer's port.
+    pub fn remote_port(&self) -> Option<u16> {
+        self.lock().remote.map(|a| a.port())
+    }
+
+    /// Our local IP address as text.
+    pub fn local_address(&self) -> Option<String> {
+        self.lock().local.map(|a| a.ip().to_string())
+    }
+
+    /// Our local port.
+    pub fn local_port(&self) -> Option<u16> {
+        self.lock().local.map(|a| a.port())
+    }
+
+    /// Our local address family (Node's `localFamily`).
+    pub fn local_family(&self) -> Option<Family> {
+        self.lock().local.map(|a| Family::of(&a.ip()))
+    }
+
+    /// Node's `readyState`.
+    pub fn ready_state(&self) -> ReadyState {
+        let st = self.lock();
+        if st.phase == Phase::Connecting && !st.destroyed {
+            return ReadyState::Opening;
+        }
+        let readable = !st.destroyed && !st.end_emitted;
+        let writable = !st.destroyed && !st.end_called;
+        match (readable, writable) {
+            (true, true) => ReadyState::Open,
+            (true, false) => ReadyState::ReadOnly,
+            (false, true) => ReadyState::WriteOnly,
+            (false, false) => ReadyState::Closed,
+        }
+    }
+
+    /// True between `connect()` and `connect` (or failure).
+    pub fn connecting(&self) -> bool {
+        let st = self.lock();
+        st.phase == Phase::Connecting && !st.destroyed
+    }
+
+    /// True once destroyed (explicitly, by an error, or after both sides ended).
+    pub fn destroyed(&self) -> bool {
+        self.lock().destroyed
+    }
+
+    /// Node's `pending`: not connected yet, or closed.
+    pub fn pending(&self) -> bool {
+        let st = self.lock();
+        st.phase != Phase::Open || st.destroyed
+    }
+
+    /// Bytes read but not yet delivered to `data` listeners (Node's `readableLength`, approximately).
+    pub fn readable_length(&self) -> usize {
+        self.lock().gate.pending()
+    }
+
+    // ----- listeners --------------------------------------------------------------------------
+
+    fn emit_simple(&self, pick: impl Fn(&SocketLocal) -> &Listeners<dyn FnMut(&Socket)>) {
+        if let Some(local) = self.existing_local() {
+            pick(&local).emit(|f| f(self));
+        }
+    }
+
+    /// Adds a `lookup` listener: the resolved address and family (or the error) and the host name.
+    ///
+    /// # Panics
+    ///
+    /// Listeners must be added on the socket's loop thread.
+    pub fn on_lookup(
+        &self,
+        f: impl FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str) + 'static,
+    ) -> &Self {
+        self.local().lookup.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `connect` listener (client sockets only).
+    pub fn on_connect(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
+        self.local().connect.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `ready` listener: right after `connect`.
+    pub fn on_ready(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
+        self.local().ready.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `data` listener; it also starts the flow unless the socket was paused.
+    pub fn on_data(&self, f: impl FnMut(&Socket, &Chunk) + 'static) -> &Self {
+        self.local().data.add(Box::new(f));
+        let paused = self.lock().flowing == Some(false);
+        if !paused {
+            self.resume();
+        }
+        self
+    }
+
+    /// Adds an `end` listener: the peer sent FIN and every byte before it was delivered.
+    pub fn on_end(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
+        self.local().end.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `finish` listener: our FIN was sent after every queued byte.
+    pub fn on_finish(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
+        self.local().finish.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `timeout` listener (see [`Socket::set_timeout`]).
+    pub fn on_timeout(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
+        self.local().timeout.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `drain` listener: the write queue emptied after a `write` returned false.
+    pub fn on_drain(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
+        self.local().drain.add(Box::new(f));
+        self
+    }
+
+    /// Adds an `error` listener; `close(true)` always follows an error.
+    ///
+    /// Without any `error` listener, an error makes `run()` return it.
+    pub fn on_error(&self, f: impl FnMut(&Socket, &Error) + 'static) -> &Self {
+        self.local().error.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `close` listener; `had_error` tells whether an error closed the socket.
+    ///
+    /// All listeners are dropped after `close`.
+    pub fn on_close(&self, f: impl FnMut(&Socket, bool) + 'static) -> &Self {
+        self.local().close.add(Box::new(f));
+        self
+    }
+
+    fn emit_lookup(&self, result: Result<IpAddr, Error>, host: String) {
+        if let Some(local) = self.existing_local() {
+            match &result {
+                Ok(ip) => local
+                    .lookup
+                    .emit(|f| f(self, Ok((*ip, Family::of(ip))), &host)),
+                Err(error) => local.lookup.emit(|f| f(self, Err(error), &host)),
+            }
+        }
+    }
+}
+
+fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {
+    let socket = SockRef::from(stream);
+    let _ = socket.set_keepalive(enable);
+    let secs = delay.as_secs();
+    if enable && secs > 0 {
+        let _ = socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(secs)));
+    }
+}
+
+impl Dispatch for Socket {
+    fn dispatch(&self, event: IoEvent) {
+        match event {
+            IoEvent::Data(bytes) => self.handle_data(bytes),
+            IoEvent::Flushed => self.handle_flushed(),
+            IoEvent::Eof => self.handle_eof(),
+            IoEvent::Connected(stream) => self.handle_connected(stream),
+            IoEvent::Lookup(result, host) => self.emit_lookup(result, host),
+            IoEvent::Finished => self.handle_finished(),
+            IoEvent::ConnectFailed(error)
+            | IoEvent::ReadFailed(error)
+            | IoEvent::WriteFailed(error) => self.handle_failure(error),
+            IoEvent::Accepted(..) => debug_assert!(false, "a socket got an accept event"),
+        }
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Socket) -> bool {
+        Arc::ptr_eq(&self.core, &other.core)
+    }
+}
+
+impl Eq for Socket {}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Socket")
+            .field("id", &self.core.id)
+            .field("phase", &st.phase)
+            .field("destroyed", &st.destroyed)
+            .field("remote", &st.remote)
+            .finish()
+    }
+}

@@ -1,0 +1,211 @@
+//! Unix: errno table, non-blocking send, cancellable connect, unix socket paths.
+#![allow(unsafe_code)] // reason: poll(2) and send(2) flags are not exposed by socket2/std
+
+use super::ErrnoEntry;
+use socket2::{SockAddr, Socket};
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Node's errno for `ENOTFOUND` (libuv's `UV_EAI_NONAME`).
+pub(crate) const EAI_NONAME_ERRNO: i32 = -3008;
+
+macro_rules! errno_table {
+    ($raw:expr; $($name:ident => $desc:expr),* $(,)?) => {
+        match $raw {
+            $(libc::$name => Some(ErrnoEntry { code: stringify!($name), errno: -libc::$name, description: $desc }),)*
+            _ => None,
+        }
+    };
+}
+
+/// Node's code, errno and libuv description for an OS error number.
+pub(crate) fn errno_entry(raw: i32) -> Option<ErrnoEntry> {
+    errno_table! { raw;
+        E2BIG => "argument list too long",
+        EACCES => "permission denied",
+        EADDRINUSE => "address already in use",
+        EADDRNOTAVAIL => "address not available",
+        EAFNOSUPPORT => "address family not supported",
+        EAGAIN => "resource temporarily unavailable",
+        EALREADY => "connection already in progress",
+        EBADF => "bad file descriptor",
+        EBUSY => "resource busy or locked",
+        ECANCELED => "operation canceled",
+        ECONNABORTED => "software caused connection abort",
+        ECONNREFUSED => "connection refused",
+        ECONNRESET => "connection reset by peer",
+        EEXIST => "file already exists",
+        EFAULT => "bad address in system call argument",
+        EHOSTUNREACH => "host is unreachable",
+        EINTR => "interrupted system call",
+        EINVAL => "invalid argument",
+        EIO => "i/o error",
+        EISCONN => "socket is already connected",
+        EISDIR => "illegal operation on a directory",
+        ELOOP => "too many symbolic links encountered",
+        EMFILE => "too many open files",
+        EMSGSIZE => "message too long",
+        ENAMETOOLONG => "name too long",
+        ENETDOWN => "network is down",
+        ENETUNREACH => "network is unreachable",
+        ENFILE => "file table overflow",
+        ENOBUFS => "no buffer space available",
+        ENOENT => "no such file or directory",
+        ENOMEM => "not enough memory",
+        ENOSPC => "no space left on device",
+        ENOTCONN => "socket is not connected",
+        ENOTDIR => "not a directory",
+        ENOTSOCK => "socket operation on non-socket",
+        ENOTSUP => "operation not supported on socket",
+        EPERM => "operation not permitted",
+        EPIPE => "broken pipe",
+        EPROTO => "protocol error",
+        EPROTONOSUPPORT => "protocol not supported",
+        EPROTOTYPE => "protocol wrong type for socket",
+        EROFS => "read-only file system",
+        ESHUTDOWN => "cannot send after transport endpoint shutdown",
+        ETIMEDOUT => "connection timed out",
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT;
+
+/// Sends what the kernel takes right now, without blocking and without SIGPIPE.
+pub(crate) fn send_now(socket: &Socket, data: &[u8]) -> io::Result<usize> {
+    loop {
+        match socket.send_with_flags(data, SEND_FLAGS) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Sends vectored with blocking semantics, without SIGPIPE.
+pub(crate) fn send_vectored_blocking(
+    socket: &Socket,
+    data: &[std::io::IoSlice<'_>],
+) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = libc::MSG_NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = 0;
+    socket.send_vectored_with_flags(data, flags)
+}
+
+/// How often a pending connect looks at its cancel flag.
+const CONNECT_POLL: Duration = Duration::from_millis(20);
+
+/// Connects `socket` (blocking mode on return), giving up soon after `cancel` is set.
+pub(crate) fn connect_cancellable(
+    socket: &Socket,
+    addr: &SockAddr,
+    cancel: &AtomicBool,
+) -> io::Result<()> {
+    socket.set_nonblocking(true)?;
+    let started = match socket.connect(addr) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINPROGRESS)
+                || e.kind() == io::ErrorKind::WouldBlock =>
+        {
+            wait_writable(socket, cancel)
+        }
+        Err(e) => Err(e),
+    };
+    started?;
+    socket.set_nonblocking(false)?;
+    Ok(())
+}
+
+fn wait_writable(socket: &Socket, cancel: &AtomicBool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        if cancel.load(Ordering::Acquire) {
+            return Err(io::Error::from(io::ErrorKind::Interrupted));
+        }
+        let mut pfd = libc::pollfd {
+            fd: socket.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is a valid, initialised pollfd for the duration of the call, and we pass a count of 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, CONNECT_POLL.as_millis() as libc::c_int) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        if n > 0 {
+            return match socket.take_error()? {
+                Some(err) => Err(err),
+                None => Ok(()),
+            };
+        }
+    }
+}
+
+/// The socket address of a local (unix) socket path; abstract names start with a NUL byte (Linux).
+///
+/// A path that does not fit `sun_path` fails with `ENAMETOOLONG`.
+pub(crate) fn local_path_addr(path: &Path) -> io::Result<SockAddr> {
+    SockAddr::unix(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::InvalidInput {
+            io::Error::from_raw_os_error(libc::ENAMETOOLONG)
+        } else {
+            e
+        }
+    })
+}
+
+/// Removes the socket file of a local server that we created (abstract names have none).
+pub(crate) fn remove_local_path(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    if !path.as_os_str().as_bytes().starts_with(b"\0") {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Wakes a thread blocked in `accept` on `listener` and makes the kernel refuse new connections.
+///
+/// On Linux, `shutdown(2)` on a listening socket does both; elsewhere a connection to ourselves
+/// wakes the acceptor, which then sees its stop flag.
+pub(crate) fn wake_acceptor(listener: &Socket) {
+    let _ = listener.shutdown(std::net::Shutdown::Both);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    if let Ok(addr) = listener.local_addr() {
+        if let Ok(wake) = Socket::new(addr.domain(), socket2::Type::STREAM, None) {
+            let _ = wake.connect_timeout(&addr, Duration::from_millis(100));
+        }
+    }
+}
+
+/// Takes ownership of a socket file descriptor (Node's `listen({ fd })`).
+///
+/// Fails with `EINVAL` when `fd` is not an open socket, as Node does; the fd is then left alone.
+pub(crate) fn adopt_socket_fd(fd: std::os::fd::RawFd) -> io::Result<Socket> {
+    use std::os::fd::FromRawFd;
+    let mut kind: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `kind` and `len` are valid for writes of the sizes given; an invalid fd only yields an error.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&raw mut kind).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 || kind != libc::SOCK_STREAM {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: `fd` is an open stream socket (checked above); the caller hands its ownership to us.
+    Ok(unsafe { Socket::from_raw_fd(fd) })
+}

@@ -1,0 +1,105 @@
+//! The per-socket write queue shared with the writer thread: `buffer_size`, progress counters, FIN.
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::collections::VecDeque;
+
+/// Bytes waiting for the writer; the front chunk may be partly sent (`offset`).
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    pub(crate) data: Vec<u8>,
+    pub(crate) offset: usize,
+}
+
+impl Chunk {
+    pub(crate) fn remaining(&self) -> &[u8] {
+        &self.data[self.offset..]
+    }
+}
+
+/// The queue proper. All counters are in bytes.
+#[derive(Debug, Default)]
+pub(crate) struct WriteQueue {
+    pub(crate) chunks: VecDeque<Chunk>,
+    /// Bytes in `chunks` not yet taken by the writer.
+    pub(crate) queued: usize,
+    /// Bytes the writer has taken and not yet reported as sent.
+    pub(crate) in_flight: usize,
+    /// Every byte ever accepted by `write()` (Node's `bytesWritten`).
+    pub(crate) accepted: u64,
+    /// Every byte handed to the kernel.
+    pub(crate) flushed: u64,
+    /// The writer reports `Flushed` once `flushed` reaches this (a write callback waits), or the queue empties.
+    pub(crate) notify_at: u64,
+    /// `end()` was called: send FIN once everything is flushed.
+    pub(crate) ending: bool,
+    /// FIN was sent (by the writer, or inline by the loop).
+    pub(crate) fin_sent: bool,
+    /// The socket is destroyed: the writer stops.
+    pub(crate) closed: bool,
+    /// The socket is connected: bytes may be sent.
+    pub(crate) connected: bool,
+    /// A writer thread exists for this socket.
+    pub(crate) writer_started: bool,
+    /// A `write()` returned false: emit `drain` when the queue empties.
+    pub(crate) need_drain: bool,
+}
+
+impl WriteQueue {
+    /// Node's `writableLength`: queued plus in-flight bytes.
+    pub(crate) fn buffered(&self) -> usize {
+        self.queued + self.in_flight
+    }
+
+    /// Nothing queued or in flight: the loop may send inline without reordering bytes.
+    pub(crate) fn idle(&self) -> bool {
+        self.queued == 0 && self.in_flight == 0
+    }
+
+    /// Appends bytes for the writer.
+    pub(crate) fn push(&mut self, data: Vec<u8>, offset: usize) {
+        let len = data.len() - offset;
+        if len == 0 {
+            return;
+        }
+        self.queued += len;
+        self.chunks.push_back(Chunk { data, offset });
+    }
+
+    /// Takes chunks for one vectored write, up to about `limit` bytes (at least one chunk).
+    pub(crate) fn take_batch(&mut self, limit: usize, out: &mut Vec<Chunk>) {
+        let mut total = 0;
+        while let Some(chunk) = self.chunks.front() {
+            let len = chunk.data.len() - chunk.offset;
+            if !out.is_empty() && total + len > limit {
+                break;
+            }
+            total += len;
+            out.push(self.chunks.pop_front().expect("front exists"));
+        }
+        self.queued -= total;
+        self.in_flight += total;
+    }
+}
+
+/// The queue and the condition variable the writer sleeps on.
+#[derive(Debug, Default)]
+pub(crate) struct WriteShared {
+    queue: Mutex<WriteQueue>,
+    wake: Condvar,
+}
+
+impl WriteShared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WriteQueue> {
+        self.queue.lock()
+    }
+
+    /// Wakes the writer (new bytes, `end()`, or close).
+    pub(crate) fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sleeps until notified.
+    pub(crate) fn wait(&self, guard: &mut MutexGuard<'_, WriteQueue>) {
+        self.wake.wait(guard);
+    }
+}
