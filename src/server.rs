@@ -415,7 +415,9 @@ impl Server {
     fn handle_accepted(&self, stream: RawSocket) {
         let options = {
             let mut st = self.lock();
-            if st.listening.is_none() {
+            // Accepted before `close()` reached the acceptor: still delivered while the server
+            // waits for its connections, as Node would have accepted it in the same turn.
+            if st.listening.is_none() && !st.closing {
                 return;
             }
             if let Some(max) = st.max_connections {

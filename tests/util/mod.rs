@@ -1,0 +1,132 @@
+//! Helpers shared by the integration tests: deadlines, event logs, temp paths, Node peers, /proc counts.
+#![allow(dead_code)] // reason: each test binary uses a different subset
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Runs `body` on a fresh thread (with its own loop) and fails the test if it takes longer than `limit`.
+pub fn with_deadline<T: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name("test-body".into())
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+            let _ = tx.send(result);
+        })
+        .expect("spawn test thread");
+    match rx.recv_timeout(limit) {
+        Ok(Ok(value)) => {
+            let _ = worker.join();
+            value
+        }
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("test did not finish within {limit:?} (hung loop?)"),
+    }
+}
+
+/// The usual limit for a test.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// Runs `body` then `nodenet::run()` under the usual deadline; returns `run()`'s result.
+pub fn run_test(body: impl FnOnce() + Send + 'static) -> Result<(), nodenet::Error> {
+    with_deadline(LIMIT, move || {
+        body();
+        nodenet::run()
+    })
+}
+
+/// An ordered log of events, shared by listeners on one loop.
+#[derive(Clone, Default)]
+pub struct EventLog(Rc<RefCell<Vec<String>>>);
+
+impl EventLog {
+    pub fn new() -> EventLog {
+        EventLog::default()
+    }
+    pub fn push(&self, entry: impl Into<String>) {
+        self.0.borrow_mut().push(entry.into());
+    }
+    pub fn entries(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+    pub fn contains(&self, entry: &str) -> bool {
+        self.0.borrow().iter().any(|e| e == entry)
+    }
+    pub fn count(&self, entry: &str) -> usize {
+        self.0.borrow().iter().filter(|e| *e == entry).count()
+    }
+}
+
+/// The port of a listening TCP server.
+pub fn port_of(server: &nodenet::Server) -> u16 {
+    server
+        .address()
+        .and_then(|a| a.port())
+        .expect("server listens on TCP")
+}
+
+static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, short path for a unix socket in a fresh temp directory (removed by the OS; tests clean up).
+pub fn temp_socket_path(name: &str) -> PathBuf {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("nodenet-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir.join(format!("{name}.sock"))
+}
+
+/// The `node` binary (override with NODE=...). Tests that need Node fail, never skip, without it.
+pub fn node_binary() -> String {
+    std::env::var("NODE").unwrap_or_else(|_| "node".to_string())
+}
+
+/// Starts `node -e script args...` with piped stdout.
+pub fn spawn_node(script: &str, args: &[String]) -> Child {
+    Command::new(node_binary())
+        .arg("-e")
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("these tests need Node.js (v18+) as `node` on PATH, or NODE=/path/to/node")
+}
+
+/// Number of threads of this process.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Number of open file descriptors of this process.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Waits (up to `limit`) until `check` holds; returns whether it did.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    check()
+}
+
+/// A listener that must never run.
+pub fn never(what: &'static str) -> impl Fn() {
+    move || panic!("{what} should not be called")
+}
