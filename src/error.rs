@@ -99,14 +99,14 @@ impl Error {
             Style::Described => format!("{syscall} {code}: {description}"),
             _ => format!("{syscall} {code}"),
         };
-        if style != Style::Plain {
-            if let Some(address) = &address {
-                message.push(' ');
-                message.push_str(address);
-                if let Some(port) = port.filter(|p| *p > 0) {
-                    message.push(':');
-                    message.push_str(&port.to_string());
-                }
+        if style != Style::Plain
+            && let Some(address) = &address
+        {
+            message.push(' ');
+            message.push_str(address);
+            if let Some(port) = port.filter(|p| *p > 0) {
+                message.push(':');
+                message.push_str(&port.to_string());
             }
         }
         Error::build(Inner {

@@ -144,10 +144,10 @@ impl Loop {
 
     /// The loop-side state (listeners and the like) of handle `id`, created on first use.
     pub(crate) fn local<T: Default + 'static>(&self, id: HandleId) -> Rc<T> {
-        if let Some(local) = self.locals.borrow().get(&id) {
-            if let Ok(local) = Rc::clone(local).downcast::<T>() {
-                return local;
-            }
+        if let Some(local) = self.locals.borrow().get(&id)
+            && let Ok(local) = Rc::clone(local).downcast::<T>()
+        {
+            return local;
         }
         let local = Rc::new(T::default());
         self.locals

@@ -323,13 +323,13 @@ impl ConnectOptions {
                 ),
             ));
         }
-        if let Some(local) = &self.local_address {
-            if crate::ip::is_ip(local) == 0 {
-                return Err(Error::new(
-                    "ERR_INVALID_IP_ADDRESS",
-                    format!("Invalid IP address: {local}"),
-                ));
-            }
+        if let Some(local) = &self.local_address
+            && crate::ip::is_ip(local) == 0
+        {
+            return Err(Error::new(
+                "ERR_INVALID_IP_ADDRESS",
+                format!("Invalid IP address: {local}"),
+            ));
         }
         Ok(())
     }

@@ -70,14 +70,16 @@ pub struct Server {
 }
 
 type CloseCallback = Box<dyn FnMut(&Server)>;
+type ServerListener = dyn FnMut(&Server);
+type ErrorListener = dyn FnMut(&Server, &Error);
 
 /// Loop-side state of a server: its listeners.
 #[derive(Default)]
 pub(crate) struct ServerLocal {
-    listening: Listeners<dyn FnMut(&Server)>,
+    listening: Listeners<ServerListener>,
     connection: Listeners<dyn FnMut(Socket)>,
-    close: Listeners<dyn FnMut(&Server)>,
-    error: Listeners<dyn FnMut(&Server, &Error)>,
+    close: Listeners<ServerListener>,
+    error: Listeners<ErrorListener>,
 }
 
 impl Server {
@@ -406,7 +408,7 @@ impl Server {
         }
     }
 
-    fn emit_simple(&self, pick: impl Fn(&ServerLocal) -> &Listeners<dyn FnMut(&Server)>) {
+    fn emit_simple(&self, pick: impl Fn(&ServerLocal) -> &Listeners<ServerListener>) {
         if let Some(local) = self.existing_local() {
             pick(&local).emit(|f| f(self));
         }
@@ -420,10 +422,10 @@ impl Server {
             if st.listening.is_none() && !st.closing {
                 return;
             }
-            if let Some(max) = st.max_connections {
-                if st.connections >= max {
-                    return;
-                }
+            if let Some(max) = st.max_connections
+                && st.connections >= max
+            {
+                return;
             }
             st.connections += 1;
             st.options.clone()

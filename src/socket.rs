@@ -30,6 +30,11 @@ use std::time::{Duration, Instant};
 pub(crate) const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
 
 type WriteCallback = Box<dyn FnOnce(&Socket, Option<&Error>)>;
+type LookupListener = dyn FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str);
+type SimpleListener = dyn FnMut(&Socket);
+type DataListener = dyn FnMut(&Socket, &Chunk);
+type ErrorListener = dyn FnMut(&Socket, &Error);
+type CloseListener = dyn FnMut(&Socket, bool);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -116,16 +121,16 @@ pub struct Socket {
 /// Loop-side state of a socket: listeners, unconsumed reads, the decoder, write callbacks.
 #[derive(Default)]
 pub(crate) struct SocketLocal {
-    lookup: Listeners<dyn FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str)>,
-    connect: Listeners<dyn FnMut(&Socket)>,
-    ready: Listeners<dyn FnMut(&Socket)>,
-    data: Listeners<dyn FnMut(&Socket, &Chunk)>,
-    end: Listeners<dyn FnMut(&Socket)>,
-    finish: Listeners<dyn FnMut(&Socket)>,
-    timeout: Listeners<dyn FnMut(&Socket)>,
-    drain: Listeners<dyn FnMut(&Socket)>,
-    error: Listeners<dyn FnMut(&Socket, &Error)>,
-    close: Listeners<dyn FnMut(&Socket, bool)>,
+    lookup: Listeners<LookupListener>,
+    connect: Listeners<SimpleListener>,
+    ready: Listeners<SimpleListener>,
+    data: Listeners<DataListener>,
+    end: Listeners<SimpleListener>,
+    finish: Listeners<SimpleListener>,
+    timeout: Listeners<SimpleListener>,
+    drain: Listeners<SimpleListener>,
+    error: Listeners<ErrorListener>,
+    close: Listeners<CloseListener>,
     buffer: RefCell<VecDeque<Vec<u8>>>,
     decoder: RefCell<Option<Decoder>>,
     write_callbacks: RefCell<VecDeque<(u64, WriteCallback)>>,
@@ -649,20 +654,24 @@ impl Socket {
         let mut queue = shared.lock();
         queue.accepted += len as u64;
         let mut sent = 0;
-        if connected && queue.idle() && !queue.fin_sent && !queue.closed && len > 0 {
-            if let Some(stream) = &stream {
-                match crate::sys::send_now(stream, bytes) {
-                    Ok(n) => sent = n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => {
-                        drop(queue);
-                        let error = Error::from_io(&e, "write");
-                        if let Some(callback) = callback {
-                            self.callback_later(callback, Some(error.clone()));
-                        }
-                        self.destroy_inner(Some(error));
-                        return false;
+        if connected
+            && queue.idle()
+            && !queue.fin_sent
+            && !queue.closed
+            && len > 0
+            && let Some(stream) = &stream
+        {
+            match crate::sys::send_now(stream, bytes) {
+                Ok(n) => sent = n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    drop(queue);
+                    let error = Error::from_io(&e, "write");
+                    if let Some(callback) = callback {
+                        self.callback_later(callback, Some(error.clone()));
                     }
+                    self.destroy_inner(Some(error));
+                    return false;
                 }
             }
         }
@@ -1064,10 +1073,10 @@ impl Socket {
     pub fn set_no_delay(&self, no_delay: bool) -> &Self {
         let mut st = self.lock();
         st.no_delay = Some(no_delay);
-        if let Some(stream) = &st.stream {
-            if !st.is_local {
-                let _ = stream.set_tcp_nodelay(no_delay);
-            }
+        if let Some(stream) = &st.stream
+            && !st.is_local
+        {
+            let _ = stream.set_tcp_nodelay(no_delay);
         }
         self
     }
@@ -1076,10 +1085,10 @@ impl Socket {
     pub fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> &Self {
         let mut st = self.lock();
         st.keep_alive = Some((enable, initial_delay));
-        if let Some(stream) = &st.stream {
-            if !st.is_local {
-                apply_keep_alive(stream, enable, initial_delay);
-            }
+        if let Some(stream) = &st.stream
+            && !st.is_local
+        {
+            apply_keep_alive(stream, enable, initial_delay);
         }
         self
     }
@@ -1203,7 +1212,7 @@ impl Socket {
 
     // ----- listeners --------------------------------------------------------------------------
 
-    fn emit_simple(&self, pick: impl Fn(&SocketLocal) -> &Listeners<dyn FnMut(&Socket)>) {
+    fn emit_simple(&self, pick: impl Fn(&SocketLocal) -> &Listeners<SimpleListener>) {
         if let Some(local) = self.existing_local() {
             pick(&local).emit(|f| f(self));
         }

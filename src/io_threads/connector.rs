@@ -178,10 +178,10 @@ fn resolve(
     lref: &LoopRef,
     id: HandleId,
 ) -> Result<Vec<IpAddr>, Option<Error>> {
-    if crate::ip::is_ip(host) != 0 {
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Ok(vec![ip]);
-        }
+    if crate::ip::is_ip(host) != 0
+        && let Ok(ip) = host.parse::<IpAddr>()
+    {
+        return Ok(vec![ip]);
     }
     let resolved = match lookup {
         Some(lookup) => lookup(host, family),

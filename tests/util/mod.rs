@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: deadlines, event logs, temp paths, Node peers, /proc counts.
 #![allow(dead_code)] // reason: each test binary uses a different subset
+#![allow(unreachable_pub)] // reason: a test helper module, not an API
 
 use std::cell::RefCell;
 use std::path::PathBuf;
