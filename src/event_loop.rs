@@ -25,7 +25,11 @@ pub(crate) fn next_handle_id() -> HandleId {
 
 /// A handle that receives its I/O threads' events on the loop.
 pub(crate) trait Dispatch {
+    /// Handles one of the handle's I/O events.
     fn dispatch(&self, event: IoEvent);
+    /// Releases the handle's OS resources (wakes and stops its threads) without touching the loop:
+    /// used when the loop is torn down by a panic or by its thread exiting.
+    fn abandon(&self);
 }
 
 thread_local! {
@@ -245,6 +249,26 @@ impl Loop {
         self.run_ticks();
     }
 
+    /// Closes every handle of this loop at the OS level and forgets all pending work.
+    fn abandon_all(&self) {
+        let handles: Vec<_> = self.handles.borrow_mut().drain().map(|(_, h)| h).collect();
+        for handle in &handles {
+            handle.abandon();
+        }
+        drop(handles);
+        let locals: Vec<_> = self.locals.borrow_mut().drain().collect();
+        drop(locals);
+        let ticks = std::mem::take(&mut *self.ticks.borrow_mut());
+        drop(ticks);
+        let immediates = std::mem::take(&mut *self.immediates.borrow_mut());
+        drop(immediates);
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        drop(timers);
+        while self.rx.try_recv().is_ok() {}
+        self.refs.set(0);
+        self.unhandled.borrow_mut().take();
+    }
+
     fn take_unhandled(&self) -> Option<Error> {
         self.unhandled.borrow_mut().take()
     }
@@ -256,19 +280,27 @@ impl Loop {
     }
 
     /// Runs the loop until nothing ref'd is left, or an `error` event finds no listener.
+    ///
+    /// A panicking listener closes every handle of the loop (no thread or fd is left behind), then
+    /// the panic continues out of `run()`; a later `run()` starts clean.
     pub(crate) fn run(&self) -> Result<(), Error> {
         assert!(
             !self.running.get(),
             "nodenet::run() called while this thread's loop is already running (from inside a listener?)"
         );
         self.running.set(true);
-        struct Running<'a>(&'a Cell<bool>);
-        impl Drop for Running<'_> {
-            fn drop(&mut self) {
-                self.0.set(false);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner()));
+        self.running.set(false);
+        match result {
+            Ok(result) => result,
+            Err(panic) => {
+                self.abandon_all();
+                std::panic::resume_unwind(panic)
             }
         }
-        let _running = Running(&self.running);
+    }
+
+    fn run_inner(&self) -> Result<(), Error> {
         loop {
             self.run_ticks();
             if let Some(err) = self.take_unhandled() {
@@ -311,6 +343,16 @@ impl Loop {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Drop for Loop {
+    /// The thread is exiting: stop the I/O threads of handles still open, close their fds.
+    fn drop(&mut self) {
+        let handles: Vec<_> = self.handles.get_mut().drain().map(|(_, h)| h).collect();
+        for handle in &handles {
+            handle.abandon();
         }
     }
 }

@@ -382,6 +382,12 @@ impl Server {
         }
     }
 
+    /// A connection's loop was torn down: count it gone without emitting anything.
+    pub(crate) fn connection_abandoned(&self) {
+        let mut st = self.lock();
+        st.connections = st.connections.saturating_sub(1);
+    }
+
     fn emit_close(&self) {
         let Some(local) = self.existing_local() else {
             return;
@@ -524,6 +530,24 @@ impl Server {
 }
 
 impl Dispatch for Server {
+    fn abandon(&self) {
+        let listening = {
+            let mut st = self.lock();
+            st.binding = None;
+            st.closing = false;
+            st.counted = false;
+            st.attached = false;
+            st.listening.take()
+        };
+        if let Some(listening) = listening {
+            listening.stop.store(true, Ordering::Release);
+            crate::sys::wake_acceptor(&listening.socket);
+            if let Some(path) = &listening.path {
+                crate::sys::remove_local_path(path);
+            }
+        }
+    }
+
     fn dispatch(&self, event: IoEvent) {
         if let IoEvent::Accepted(stream) = event {
             self.handle_accepted(stream);

@@ -864,39 +864,45 @@ impl Socket {
     }
 
     fn destroy_inner(&self, error: Option<Error>) {
-        let (server, in_flight, accepted, never_connected) = {
-            let mut st = self.lock();
-            if st.destroyed {
-                return;
-            }
-            st.destroyed = true;
-            let never_connected = !st.connected_once;
-            st.phase = Phase::Closed;
-            st.gate.close();
-            st.cancel.store(true, Ordering::Release);
-            let mut queue = st.write.lock();
-            queue.closed = true;
-            let in_flight = queue.flushed + queue.in_flight as u64;
-            let accepted = queue.accepted;
-            queue.chunks.clear();
-            queue.queued = 0;
-            let writer_busy = queue.in_flight > 0;
-            drop(queue);
-            st.write.notify();
-            if let Some(stream) = st.stream.take() {
-                let _ = stream.shutdown(Shutdown::Read);
-                if writer_busy {
-                    let _ = stream.shutdown(Shutdown::Write);
-                }
-            }
-            st.local = None;
-            (st.server.take(), in_flight, accepted, never_connected)
+        let Some((server, in_flight, never_connected)) = self.teardown() else {
+            return;
         };
         if let Some(server) = server {
             server.connection_closed();
         }
-        let _ = accepted;
         self.tick(move |s| s.finish_destroy(error, in_flight, never_connected));
+    }
+
+    /// Marks the socket destroyed and releases its OS resources: the reader and writer threads are
+    /// woken and exit, the fd closes when the last of them lets go of it. Returns `None` if the
+    /// socket was already destroyed, else the server to tell, the bytes sent or in flight, and
+    /// whether the socket never connected.
+    fn teardown(&self) -> Option<(Option<Server>, u64, bool)> {
+        let mut st = self.lock();
+        if st.destroyed {
+            return None;
+        }
+        st.destroyed = true;
+        let never_connected = !st.connected_once;
+        st.phase = Phase::Closed;
+        st.gate.close();
+        st.cancel.store(true, Ordering::Release);
+        let mut queue = st.write.lock();
+        queue.closed = true;
+        let in_flight = queue.flushed + queue.in_flight as u64;
+        queue.chunks.clear();
+        queue.queued = 0;
+        let writer_busy = queue.in_flight > 0;
+        drop(queue);
+        st.write.notify();
+        if let Some(stream) = st.stream.take() {
+            let _ = stream.shutdown(Shutdown::Read);
+            if writer_busy {
+                let _ = stream.shutdown(Shutdown::Write);
+            }
+        }
+        st.local = None;
+        Some((st.server.take(), in_flight, never_connected))
     }
 
     fn finish_destroy(&self, error: Option<Error>, sent_or_in_flight: u64, never_connected: bool) {
@@ -1315,6 +1321,18 @@ fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {
 }
 
 impl Dispatch for Socket {
+    fn abandon(&self) {
+        if let Some((Some(server), _, _)) = self.teardown() {
+            server.connection_abandoned();
+        }
+        let mut st = self.lock();
+        st.pipes.clear();
+        st.drain_waiters.clear();
+        st.counted = false;
+        st.attached = false;
+        st.timer = None;
+    }
+
     fn dispatch(&self, event: IoEvent) {
         match event {
             IoEvent::Data(bytes) => self.handle_data(bytes),
