@@ -103,6 +103,7 @@ pub(crate) struct Loop {
     locals: RefCell<HashMap<HandleId, Rc<dyn Any>>>,
     ticks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     immediates: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    closing: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     pub(crate) timers: RefCell<Timers>,
     refs: Cell<usize>,
     running: Cell<bool>,
@@ -121,6 +122,7 @@ impl Loop {
             locals: RefCell::new(HashMap::new()),
             ticks: RefCell::new(VecDeque::new()),
             immediates: RefCell::new(VecDeque::new()),
+            closing: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Timers::default()),
             refs: Cell::new(0),
             running: Cell::new(false),
@@ -174,6 +176,26 @@ impl Loop {
     /// Queues `task` for the immediate phase (Node's `setImmediate`); it keeps the loop alive.
     pub(crate) fn immediate(&self, task: Box<dyn FnOnce()>) {
         self.immediates.borrow_mut().push_back(task);
+    }
+
+    /// Queues `task` for the close phase, after immediates (where libuv runs close callbacks: a
+    /// handle's `close` event comes after the ticks and immediates queued before it closed).
+    pub(crate) fn on_close_phase(&self, task: Box<dyn FnOnce()>) {
+        self.closing.borrow_mut().push_back(task);
+    }
+
+    fn run_closing(&self) {
+        let count = self.closing.borrow().len();
+        for _ in 0..count {
+            let task = self.closing.borrow_mut().pop_front();
+            match task {
+                Some(task) => {
+                    task();
+                    self.run_ticks();
+                }
+                None => break,
+            }
+        }
     }
 
     /// One more ref'd handle keeps `run()` going.
@@ -262,6 +284,8 @@ impl Loop {
         drop(ticks);
         let immediates = std::mem::take(&mut *self.immediates.borrow_mut());
         drop(immediates);
+        let closing = std::mem::take(&mut *self.closing.borrow_mut());
+        drop(closing);
         let timers = std::mem::take(&mut *self.timers.borrow_mut());
         drop(timers);
         while self.rx.try_recv().is_ok() {}
@@ -274,9 +298,13 @@ impl Loop {
     }
 
     fn alive(&self) -> bool {
-        self.refs.get() > 0
-            || !self.ticks.borrow().is_empty()
+        self.refs.get() > 0 || self.has_pending_work()
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !self.ticks.borrow().is_empty()
             || !self.immediates.borrow().is_empty()
+            || !self.closing.borrow().is_empty()
     }
 
     /// Runs the loop until nothing ref'd is left, or an `error` event finds no listener.
@@ -308,14 +336,14 @@ impl Loop {
             }
             self.run_timers();
             self.run_immediates();
+            self.run_closing();
             if let Some(err) = self.take_unhandled() {
                 return Err(err);
             }
             if !self.alive() {
                 return Ok(());
             }
-            let must_not_block =
-                !self.ticks.borrow().is_empty() || !self.immediates.borrow().is_empty();
+            let must_not_block = self.has_pending_work();
             let first = if must_not_block {
                 self.rx.try_recv().ok()
             } else {

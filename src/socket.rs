@@ -618,14 +618,9 @@ impl Socket {
 
     fn write_inner(&self, data: impl WriteData, callback: Option<WriteCallback>) -> bool {
         let mut st = self.lock();
-        if st.destroyed {
-            drop(st);
-            if let Some(callback) = callback {
-                self.callback_later(callback, Some(Error::stream_destroyed("write")));
-            }
-            return false;
-        }
         if st.end_called {
+            // Node checks "ended" before "destroyed": after end(), even a destroyed socket reports
+            // write-after-end (or, once the peer ended an auto-ended socket, EPIPE).
             let error = if st.end_emitted && !st.allow_half_open {
                 Error::ended_by_peer()
             } else {
@@ -636,6 +631,13 @@ impl Socket {
                 self.callback_later(callback, Some(error.clone()));
             }
             self.destroy_inner(Some(error));
+            return false;
+        }
+        if st.destroyed {
+            drop(st);
+            if let Some(callback) = callback {
+                self.callback_later(callback, Some(Error::stream_destroyed("write")));
+            }
             return false;
         }
         let connected = st.phase == Phase::Open;
@@ -674,6 +676,9 @@ impl Socket {
                     return false;
                 }
             }
+        }
+        if connected && queue.idle() {
+            queue.dispatched = queue.accepted;
         }
         queue.flushed += sent as u64;
         let needs_writer = sent < len && connected;
@@ -889,7 +894,7 @@ impl Socket {
         st.cancel.store(true, Ordering::Release);
         let mut queue = st.write.lock();
         queue.closed = true;
-        let in_flight = queue.flushed + queue.in_flight as u64;
+        let in_flight = queue.dispatched.max(queue.flushed);
         queue.chunks.clear();
         queue.queued = 0;
         let writer_busy = queue.in_flight > 0;
@@ -906,7 +911,12 @@ impl Socket {
     }
 
     fn finish_destroy(&self, error: Option<Error>, sent_or_in_flight: u64, never_connected: bool) {
-        let timer = self.lock().timer.take();
+        let timer = {
+            let mut st = self.lock();
+            // Queued writes that were never dispatched are dropped and no longer count as written.
+            st.write.lock().accepted = sent_or_in_flight;
+            st.timer.take()
+        };
         if let Some(timer) = timer {
             timers::remove_timer(timer);
         }
@@ -929,6 +939,21 @@ impl Socket {
         if let Some(error) = error {
             self.emit_error(local.as_deref(), error);
         }
+        // `close` comes in the loop's close phase, after the ticks and immediates queued so far.
+        let socket = self.clone();
+        with_loop(|lp| {
+            lp.on_close_phase(Box::new(move || {
+                socket.emit_close(local, had_error, before_connect)
+            }))
+        });
+    }
+
+    fn emit_close(
+        &self,
+        local: Option<Rc<SocketLocal>>,
+        had_error: bool,
+        before_connect: Vec<WriteCallback>,
+    ) {
         if let Some(local) = &local {
             local.close.emit(|f| f(self, had_error));
             local.clear();

@@ -28,6 +28,9 @@ pub(crate) struct WriteQueue {
     pub(crate) accepted: u64,
     /// Every byte handed to the kernel.
     pub(crate) flushed: u64,
+    /// Every byte of the writes handed to a write request so far (Node's in-flight requests: a write
+    /// made while nothing is in flight is dispatched whole; the writer dispatches what it takes).
+    pub(crate) dispatched: u64,
     /// The writer reports `Flushed` once `flushed` reaches this (a write callback waits), or the queue empties.
     pub(crate) notify_at: u64,
     /// `end()` was called: send FIN once everything is flushed.
@@ -78,6 +81,7 @@ impl WriteQueue {
         }
         self.queued -= total;
         self.in_flight += total;
+        self.dispatched = self.dispatched.max(self.flushed + self.in_flight as u64);
     }
 }
 
