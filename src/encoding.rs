@@ -539,7 +539,11 @@ impl Chunk {
         Chunk { bytes, text }
     }
 
-    /// The bytes of this chunk, as read from the socket.
+    /// The bytes of this chunk, exactly as read from the socket.
+    ///
+    /// With an encoding set, a read that ends inside a character carries its first bytes here while
+    /// [`Chunk::text`] holds only the complete characters; a read that completes no character emits
+    /// no `data` event, and the replacement character emitted at end of stream comes with no bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -552,6 +556,15 @@ impl Chunk {
     /// Takes the bytes out of the chunk.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
+    }
+
+    /// What a pipe forwards: the decoded text as UTF-8 when an encoding is set (as Node writes the
+    /// `data` string to the destination), else the bytes read.
+    pub(crate) fn into_forwarded(self) -> Vec<u8> {
+        match self.text {
+            Some(text) => text.into_bytes(),
+            None => self.bytes,
+        }
     }
 }
 

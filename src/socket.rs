@@ -470,8 +470,13 @@ impl Socket {
         }
         let chunk = Chunk::new(bytes, text);
         local.data.emit(|f| f(self, &chunk));
+        self.forward(&pipes, chunk);
+    }
+
+    /// Writes a delivered chunk to every pipe destination (moving the buffer into the last one).
+    fn forward(&self, pipes: &[Socket], chunk: Chunk) {
         if let Some((last, others)) = pipes.split_last() {
-            let bytes = chunk.into_bytes();
+            let bytes = chunk.into_forwarded();
             for destination in others {
                 self.pipe_write(destination, &bytes[..]);
             }
@@ -536,18 +541,19 @@ impl Socket {
             }
             st.end_emitted = true;
         }
+        let (pipes, allow_half_open) = {
+            let st = self.lock();
+            (st.pipes.clone(), st.allow_half_open)
+        };
         if let Some(local) = local {
             let rest = local.decoder.borrow_mut().as_mut().map(|d| d.end());
             if let Some(rest) = rest.filter(|r| !r.is_empty()) {
                 let chunk = Chunk::new(Vec::new(), Some(rest));
                 local.data.emit(|f| f(self, &chunk));
+                self.forward(&pipes, chunk);
             }
             local.end.emit(|f| f(self));
         }
-        let (pipes, allow_half_open) = {
-            let st = self.lock();
-            (st.pipes.clone(), st.allow_half_open)
-        };
         for destination in pipes {
             destination.end();
         }
