@@ -334,9 +334,8 @@ impl Loop {
             if let Some(err) = self.take_unhandled() {
                 return Err(err);
             }
+            // libuv's order: timers, poll (I/O events), check (immediates), close callbacks.
             self.run_timers();
-            self.run_immediates();
-            self.run_closing();
             if let Some(err) = self.take_unhandled() {
                 return Err(err);
             }
@@ -370,6 +369,10 @@ impl Loop {
                         Err(_) => break,
                     }
                 }
+            }
+            if self.unhandled.borrow().is_none() {
+                self.run_immediates();
+                self.run_closing();
             }
         }
     }

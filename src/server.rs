@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 struct Listening {
     socket: Arc<RawSocket>,
     stop: Arc<AtomicBool>,
+    /// The acceptor thread; joined on close so the listening fd is closed when `close()` returns.
+    acceptor: Option<std::thread::JoinHandle<()>>,
     /// The socket file we created, removed on close.
     path: Option<PathBuf>,
     address: Address,
@@ -272,6 +274,7 @@ impl Server {
             st.listening = Some(Listening {
                 socket: Arc::clone(&socket),
                 stop: Arc::clone(&stop),
+                acceptor: None,
                 path,
                 address,
             });
@@ -282,7 +285,15 @@ impl Server {
             acceptor::run(socket, stop, id, lref)
         });
         match spawned {
-            Ok(_) => self.tick(|s| s.emit_simple(|l| &l.listening)),
+            Ok(handle) => {
+                match self.lock().listening.as_mut() {
+                    Some(listening) => listening.acceptor = Some(handle),
+                    // Closed from another thread meanwhile: the stop flag is set and the listener
+                    // shut down, so the acceptor exits by itself.
+                    None => drop(handle),
+                }
+                self.tick(|s| s.emit_simple(|l| &l.listening))
+            }
             Err(e) => {
                 self.stop_listening();
                 let error = Error::from_io(&e, "listen");
@@ -307,11 +318,7 @@ impl Server {
             }
         };
         if let Some(listening) = listening {
-            listening.stop.store(true, Ordering::Release);
-            crate::sys::wake_acceptor(&listening.socket);
-            if let Some(path) = &listening.path {
-                crate::sys::remove_local_path(path);
-            }
+            release(listening);
         }
         self.sync_ref();
         true
@@ -540,11 +547,7 @@ impl Dispatch for Server {
             st.listening.take()
         };
         if let Some(listening) = listening {
-            listening.stop.store(true, Ordering::Release);
-            crate::sys::wake_acceptor(&listening.socket);
-            if let Some(path) = &listening.path {
-                crate::sys::remove_local_path(path);
-            }
+            release(listening);
         }
     }
 
@@ -571,6 +574,19 @@ impl fmt::Debug for Server {
             .field("address", &st.listening.as_ref().map(|l| &l.address))
             .field("connections", &st.connections)
             .finish()
+    }
+}
+
+/// Stops the acceptor and closes the listening socket before returning (so the address can be
+/// listened on again at once), then removes the socket file we created.
+fn release(mut listening: Listening) {
+    listening.stop.store(true, Ordering::Release);
+    crate::sys::wake_acceptor(&listening.socket);
+    if let Some(acceptor) = listening.acceptor.take() {
+        let _ = acceptor.join();
+    }
+    if let Some(path) = &listening.path {
+        crate::sys::remove_local_path(path);
     }
 }
 

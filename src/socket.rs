@@ -294,6 +294,14 @@ impl Socket {
         }
     }
 
+    /// Records read or write activity for the idle timer, re-arming it if it already fired.
+    fn touch(&self, st: &mut State) {
+        st.last_activity = Instant::now();
+        if std::mem::take(&mut st.timeout_fired) {
+            self.tick(|s| s.arm_timer());
+        }
+    }
+
     // ----- connecting -----------------------------------------------------------------------
 
     /// Connects to a port (and host) or a local path (Node's `socket.connect`).
@@ -411,7 +419,7 @@ impl Socket {
                 }
             }
             st.stream = Some(stream);
-            st.last_activity = Instant::now();
+            self.touch(&mut st);
             let mut queue = st.write.lock();
             queue.connected = true;
             let pending = !queue.chunks.is_empty();
@@ -439,15 +447,8 @@ impl Socket {
             if st.destroyed {
                 return;
             }
-            st.last_activity = Instant::now();
-            if st.timeout_fired {
-                st.timeout_fired = false;
-                drop(st);
-                self.arm_timer();
-                self.lock().flowing == Some(true)
-            } else {
-                st.flowing == Some(true)
-            }
+            self.touch(&mut st);
+            st.flowing == Some(true)
         };
         let local = with_loop(|lp| lp.local::<SocketLocal>(self.core.id));
         if flowing && local.buffer.borrow().is_empty() {
@@ -524,7 +525,7 @@ impl Socket {
                 return;
             }
             st.eof = true;
-            st.last_activity = Instant::now();
+            self.touch(&mut st);
         }
         let local = self.existing_local();
         self.maybe_emit_end(local.as_deref());
@@ -650,12 +651,8 @@ impl Socket {
         let high_water_mark = st.high_water_mark;
         let stream = st.stream.clone();
         let shared = Arc::clone(&st.write);
-        st.last_activity = Instant::now();
-        let rearm = std::mem::take(&mut st.timeout_fired);
+        self.touch(&mut st);
         drop(st);
-        if rearm {
-            self.on_loop(|s| s.arm_timer());
-        }
 
         let bytes = data.as_bytes();
         let len = bytes.len();
@@ -750,7 +747,7 @@ impl Socket {
             if st.destroyed {
                 return;
             }
-            st.last_activity = Instant::now();
+            self.touch(&mut st);
             let shared = Arc::clone(&st.write);
             let mut queue = shared.lock();
             let drained = queue.need_drain && queue.buffered() == 0;
@@ -875,26 +872,27 @@ impl Socket {
     }
 
     fn destroy_inner(&self, error: Option<Error>) {
-        let Some((server, in_flight, never_connected)) = self.teardown() else {
+        let Some((server, in_flight, never_connected, had_handle)) = self.teardown() else {
             return;
         };
         if let Some(server) = server {
             server.connection_closed();
         }
-        self.tick(move |s| s.finish_destroy(error, in_flight, never_connected));
+        self.tick(move |s| s.finish_destroy(error, in_flight, never_connected, had_handle));
     }
 
     /// Marks the socket destroyed and releases its OS resources: the reader and writer threads are
     /// woken and exit, the fd closes when the last of them lets go of it. Returns `None` if the
     /// socket was already destroyed, else the server to tell, the bytes sent or in flight, and
     /// whether the socket never connected.
-    fn teardown(&self) -> Option<(Option<Server>, u64, bool)> {
+    fn teardown(&self) -> Option<(Option<Server>, u64, bool, bool)> {
         let mut st = self.lock();
         if st.destroyed {
             return None;
         }
         st.destroyed = true;
         let never_connected = !st.connected_once;
+        let had_handle = st.phase != Phase::Fresh;
         st.phase = Phase::Closed;
         st.gate.close();
         st.cancel.store(true, Ordering::Release);
@@ -913,10 +911,16 @@ impl Socket {
             }
         }
         st.local = None;
-        Some((st.server.take(), in_flight, never_connected))
+        Some((st.server.take(), in_flight, never_connected, had_handle))
     }
 
-    fn finish_destroy(&self, error: Option<Error>, sent_or_in_flight: u64, never_connected: bool) {
+    fn finish_destroy(
+        &self,
+        error: Option<Error>,
+        sent_or_in_flight: u64,
+        never_connected: bool,
+        had_handle: bool,
+    ) {
         let timer = {
             let mut st = self.lock();
             // Queued writes that were never dispatched are dropped and no longer count as written.
@@ -941,7 +945,8 @@ impl Socket {
             }
             local.buffer.borrow_mut().clear();
         }
-        let had_error = error.is_some();
+        // Node quirk: a socket that never had a handle emits `close` without an argument (falsy).
+        let had_error = error.is_some() && had_handle;
         if let Some(error) = error {
             self.emit_error(local.as_deref(), error);
         }
@@ -1027,8 +1032,7 @@ impl Socket {
     /// UTF-8 characters split across reads are never broken.
     pub fn set_encoding(&self, encoding: Option<Encoding>) -> &Self {
         self.on_loop(move |s| {
-            let local = with_loop(|lp| lp.local::<SocketLocal>(s.core.id));
-            *local.decoder.borrow_mut() = encoding.map(Decoder::new);
+            *s.local_state().decoder.borrow_mut() = encoding.map(Decoder::new);
         });
         self
     }
@@ -1353,7 +1357,7 @@ fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {
 
 impl Dispatch for Socket {
     fn abandon(&self) {
-        if let Some((Some(server), _, _)) = self.teardown() {
+        if let Some((Some(server), ..)) = self.teardown() {
             server.connection_abandoned();
         }
         let mut st = self.lock();

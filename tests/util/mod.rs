@@ -131,3 +131,21 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 pub fn never(what: &'static str) -> impl Fn() {
     move || panic!("{what} should not be called")
 }
+
+/// Bytes in the kernel receive queue of the IPv4 TCP socket `127.0.0.1:local_port` <-> `:remote_port`
+/// (from /proc/net/tcp), or None if no such socket is listed.
+pub fn tcp_rx_queue(local_port: u16, remote_port: u16) -> Option<usize> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port = |field: &str| u16::from_str_radix(field.rsplit(':').next()?, 16).ok();
+        if fields.len() > 4
+            && port(fields[1]) == Some(local_port)
+            && port(fields[2]) == Some(remote_port)
+        {
+            usize::from_str_radix(fields[4].rsplit(':').next()?, 16).ok()
+        } else {
+            None
+        }
+    })
+}
