@@ -253,6 +253,21 @@ impl Socket {
         self.core
             .lref
             .assert_current("registering a socket listener");
+        self.local_state()
+    }
+
+    /// The loop-side state, created on first use; a closed socket gets a throwaway one, so that
+    /// listeners added after `close` are dropped instead of accumulating in the loop.
+    fn local_state(&self) -> Rc<SocketLocal> {
+        let closed = {
+            let st = self.lock();
+            st.destroyed && !st.attached
+        };
+        if closed {
+            return self
+                .existing_local()
+                .unwrap_or_else(|| Rc::new(SocketLocal::default()));
+        }
         with_loop(|lp| lp.local::<SocketLocal>(self.core.id))
     }
 
