@@ -30,6 +30,22 @@ use std::time::{Duration, Instant};
 pub(crate) const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
 
 type WriteCallback = Box<dyn FnOnce(&Socket, Option<&Error>)>;
+
+/// A write callback waiting for its bytes to reach the kernel.
+struct PendingWrite {
+    /// The callback runs once `flushed` reaches this byte count.
+    done_at: u64,
+    callback: Rc<RefCell<Option<WriteCallback>>>,
+    /// Made while connecting: a `close` listener added with it fails it if the connect never
+    /// completes (Node's `once('close')` in `_writeGeneric`), in that listener's order.
+    while_connecting: bool,
+}
+
+impl PendingWrite {
+    fn take(&self) -> Option<WriteCallback> {
+        self.callback.borrow_mut().take()
+    }
+}
 type LookupListener = dyn FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str);
 type SimpleListener = dyn FnMut(&Socket);
 type DataListener = dyn FnMut(&Socket, &Chunk);
@@ -79,7 +95,6 @@ struct State {
     server: Option<Server>,
     pipes: Vec<Socket>,
     drain_waiters: Vec<Socket>,
-    bytes_read_before: u64,
 }
 
 struct Core {
@@ -133,7 +148,7 @@ pub(crate) struct SocketLocal {
     close: Listeners<CloseListener>,
     buffer: RefCell<VecDeque<Vec<u8>>>,
     decoder: RefCell<Option<Decoder>>,
-    write_callbacks: RefCell<VecDeque<(u64, WriteCallback)>>,
+    write_callbacks: RefCell<VecDeque<PendingWrite>>,
 }
 
 impl SocketLocal {
@@ -196,7 +211,6 @@ impl Socket {
             server: None,
             pipes: Vec::new(),
             drain_waiters: Vec::new(),
-            bytes_read_before: 0,
         };
         Socket {
             core: Arc::new(Core {
@@ -302,7 +316,8 @@ impl Socket {
 
     /// Takes or releases the loop ref to match `refd` and liveness (loop thread only).
     fn update_ref(&self, st: &mut State) {
-        let want = st.refd && st.attached && !st.destroyed;
+        // A pending connect keeps the loop alive even when unref'd, as Node's connect request does.
+        let want = (st.refd || st.phase == Phase::Connecting) && st.attached && !st.destroyed;
         if want != st.counted {
             st.counted = want;
             with_loop(|lp| if want { lp.add_ref() } else { lp.release_ref() });
@@ -398,7 +413,6 @@ impl Socket {
     }
 
     fn reset_for_reconnect(&self, st: &mut State) {
-        st.bytes_read_before += st.gate.bytes_read();
         st.gate = Arc::new(ReadGate::new(st.high_water_mark));
         st.write = new_write_shared();
         st.cancel = Arc::new(AtomicBool::new(false));
@@ -409,7 +423,6 @@ impl Socket {
         st.finished = false;
         st.destroyed = false;
         st.attached = false;
-        st.counted = false;
         st.remote = None;
         st.local = None;
         st.timeout_fired = false;
@@ -434,6 +447,7 @@ impl Socket {
                 }
             }
             st.stream = Some(stream);
+            self.update_ref(&mut st);
             self.touch(&mut st);
             let mut queue = st.write.lock();
             queue.connected = true;
@@ -541,6 +555,13 @@ impl Socket {
             }
             st.eof = true;
             self.touch(&mut st);
+            // The writer thread sent our FIN and the peer answered before the writer's report
+            // arrived: our side is finished, as Node would have seen first.
+            let fin_sent = st.write.lock().fin_sent;
+            if fin_sent && !st.finished {
+                drop(st);
+                self.handle_finished();
+            }
         }
         let local = self.existing_local();
         self.maybe_emit_end(local.as_deref());
@@ -717,10 +738,21 @@ impl Socket {
                 queue.notify_at = queue.notify_at.min(done_at);
                 drop(queue);
                 let local = with_loop(|lp| lp.local::<SocketLocal>(self.core.id));
-                local
-                    .write_callbacks
-                    .borrow_mut()
-                    .push_back((done_at, callback));
+                let callback = Rc::new(RefCell::new(Some(callback)));
+                let while_connecting = !connected;
+                if while_connecting {
+                    let on_close = Rc::clone(&callback);
+                    local.close.add(Box::new(move |socket, _| {
+                        if let Some(callback) = on_close.borrow_mut().take() {
+                            callback(socket, Some(&Error::closed_before_connection()));
+                        }
+                    }));
+                }
+                local.write_callbacks.borrow_mut().push_back(PendingWrite {
+                    done_at,
+                    callback,
+                    while_connecting,
+                });
             }
         } else {
             drop(queue);
@@ -796,16 +828,20 @@ impl Socket {
             let ready = {
                 let mut callbacks = local.write_callbacks.borrow_mut();
                 match callbacks.front() {
-                    Some((done_at, _)) if *done_at <= flushed => callbacks.pop_front(),
+                    Some(pending) if pending.done_at <= flushed => callbacks.pop_front(),
                     _ => None,
                 }
             };
             match ready {
-                Some((_, callback)) => callback(self, None),
+                Some(pending) => {
+                    if let Some(callback) = pending.take() {
+                        callback(self, None);
+                    }
+                }
                 None => break,
             }
         }
-        let next = local.write_callbacks.borrow().front().map(|(at, _)| *at);
+        let next = local.write_callbacks.borrow().front().map(|p| p.done_at);
         shared.lock().notify_at = next.unwrap_or(u64::MAX);
     }
 
@@ -949,10 +985,16 @@ impl Socket {
         let mut before_connect = Vec::new();
         if let Some(local) = &local {
             let callbacks: Vec<_> = local.write_callbacks.borrow_mut().drain(..).collect();
-            for (done_at, callback) in callbacks {
+            for pending in callbacks {
+                if never_connected && pending.while_connecting {
+                    continue; // its `close` listener reports it
+                }
+                let Some(callback) = pending.take() else {
+                    continue;
+                };
                 if never_connected {
                     before_connect.push(callback);
-                } else if done_at <= sent_or_in_flight {
+                } else if pending.done_at <= sent_or_in_flight {
                     callback(self, None);
                 } else {
                     callback(self, Some(&Error::stream_destroyed("write")));
@@ -980,13 +1022,8 @@ impl Socket {
         had_error: bool,
         before_connect: Vec<WriteCallback>,
     ) {
-        if let Some(local) = &local {
-            local.close.emit(|f| f(self, had_error));
-            local.clear();
-        }
-        for callback in before_connect {
-            callback(self, Some(&Error::closed_before_connection()));
-        }
+        // Detach first, so that a listener may connect the socket again (it then gets a fresh
+        // registration and fresh listener lists).
         {
             let mut st = self.lock();
             st.pipes.clear();
@@ -995,6 +1032,13 @@ impl Socket {
             st.attached = false;
         }
         with_loop(|lp| lp.unregister(self.core.id));
+        if let Some(local) = &local {
+            local.close.emit(|f| f(self, had_error));
+            local.clear();
+        }
+        for callback in before_connect {
+            callback(self, Some(&Error::closed_before_connection()));
+        }
     }
 
     fn emit_error(&self, local: Option<&SocketLocal>, error: Error) {
@@ -1183,7 +1227,7 @@ impl Socket {
     /// Bytes read from the kernel (including bytes not yet delivered to listeners).
     pub fn bytes_read(&self) -> u64 {
         let st = self.lock();
-        st.bytes_read_before + st.gate.bytes_read()
+        st.gate.bytes_read()
     }
 
     /// Bytes accepted by `write()` (sent or still queued), as Node counts `bytesWritten`.
@@ -1350,6 +1394,12 @@ impl Socket {
     }
 
     fn emit_lookup(&self, result: Result<IpAddr, Error>, host: String) {
+        {
+            let st = self.lock();
+            if st.destroyed || st.phase != Phase::Connecting {
+                return;
+            }
+        }
         if let Some(local) = self.existing_local() {
             match &result {
                 Ok(ip) => local

@@ -161,9 +161,14 @@ fn connect_ip(
         Err(None) => Err(None),
         Err(Some(e)) => {
             let error = fail(e, "connect").expect("some");
-            let error = match local_address {
-                Some(local) if local_port != 0 => error.with_local(&local.to_string(), local_port),
-                _ => error,
+            let error = if local_port != 0 {
+                let local_ip = local_address.unwrap_or(match ip {
+                    IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+                });
+                error.with_local(&local_ip.to_string(), local_port)
+            } else {
+                error
             };
             Err(Some(error))
         }
