@@ -30,6 +30,9 @@ pub(crate) trait Dispatch {
     /// Releases the handle's OS resources (wakes and stops its threads) without touching the loop:
     /// used when the loop is torn down by a panic or by its thread exiting.
     fn abandon(&self);
+    /// Whether the handle keeps `run()` going, as an active ref'd libuv handle does: a listening
+    /// server; a socket that is connecting, reading, or has writes or a shutdown pending.
+    fn keeps_alive(&self) -> bool;
 }
 
 thread_local! {
@@ -105,6 +108,7 @@ pub(crate) struct Loop {
     immediates: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     closing: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     pub(crate) timers: RefCell<Timers>,
+    /// Ref'd pending timers.
     refs: Cell<usize>,
     running: Cell<bool>,
     unhandled: RefCell<Option<Error>>,
@@ -142,9 +146,19 @@ impl Loop {
 
     /// Stops routing events to handle `id` and drops its loop-side state (listeners).
     pub(crate) fn unregister(&self, id: HandleId) {
+        self.unregister_handle(id);
+        self.remove_local(id);
+    }
+
+    /// Stops routing events to handle `id` (its loop-side state stays).
+    pub(crate) fn unregister_handle(&self, id: HandleId) {
         let handle = self.handles.borrow_mut().remove(&id);
-        let local = self.locals.borrow_mut().remove(&id);
         drop(handle);
+    }
+
+    /// Drops the loop-side state (listeners) of handle `id`.
+    pub(crate) fn remove_local(&self, id: HandleId) {
+        let local = self.locals.borrow_mut().remove(&id);
         drop(local);
     }
 
@@ -198,12 +212,12 @@ impl Loop {
         }
     }
 
-    /// One more ref'd handle keeps `run()` going.
+    /// One more ref'd timer keeps `run()` going.
     pub(crate) fn add_ref(&self) {
         self.refs.set(self.refs.get() + 1);
     }
 
-    /// One ref'd handle less.
+    /// One ref'd timer less.
     pub(crate) fn release_ref(&self) {
         debug_assert!(self.refs.get() > 0, "ref count underflow");
         self.refs.set(self.refs.get().saturating_sub(1));
@@ -298,7 +312,9 @@ impl Loop {
     }
 
     fn alive(&self) -> bool {
-        self.refs.get() > 0 || self.has_pending_work()
+        self.refs.get() > 0
+            || self.has_pending_work()
+            || self.handles.borrow().values().any(|h| h.keeps_alive())
     }
 
     fn has_pending_work(&self) -> bool {

@@ -37,10 +37,11 @@ struct State {
     connections: usize,
     max_connections: Option<usize>,
     refd: bool,
-    counted: bool,
     attached: bool,
     /// `close()` was called on a running server: emit `close` when the last connection is gone.
     closing: bool,
+    /// Counts successful binds, so a `listening` emit meant for an earlier listen is dropped.
+    generation: u64,
 }
 
 struct Core {
@@ -100,9 +101,9 @@ impl Server {
                     connections: 0,
                     max_connections: None,
                     refd: true,
-                    counted: false,
                     attached: false,
                     closing: false,
+                    generation: 0,
                 }),
             }),
         }
@@ -141,11 +142,6 @@ impl Server {
                 st.attached = true;
                 let handle: Rc<dyn Dispatch> = Rc::new(s.clone());
                 with_loop(|lp| lp.register(s.core.id, handle));
-            }
-            let want = st.refd && (st.listening.is_some() || st.binding.is_some());
-            if want != st.counted {
-                st.counted = want;
-                with_loop(|lp| if want { lp.add_ref() } else { lp.release_ref() });
             }
         });
     }
@@ -193,7 +189,7 @@ impl Server {
             #[cfg(unix)]
             ListenTarget::Fd(fd) => {
                 let adopted = crate::sys::adopt_socket_fd(fd)
-                    .map_err(|e| Error::system(&e, "listen", None, None, Style::Plain))
+                    .map_err(|e| Error::system(&e, "listen", None, None, Style::Described))
                     .and_then(|socket| adopt(socket, backlog));
                 self.finish_bind(adopted);
             }
@@ -268,9 +264,10 @@ impl Server {
         };
         let socket = Arc::new(socket);
         let stop = Arc::new(AtomicBool::new(false));
-        {
+        let generation = {
             let mut st = self.lock();
             st.closing = false;
+            st.generation += 1;
             st.listening = Some(Listening {
                 socket: Arc::clone(&socket),
                 stop: Arc::clone(&stop),
@@ -278,7 +275,8 @@ impl Server {
                 path,
                 address,
             });
-        }
+            st.generation
+        };
         self.sync_ref();
         let (id, lref) = (self.core.id, self.core.lref.clone());
         let spawned = io_threads::spawn(format!("nodenet-accept-{id}"), false, move || {
@@ -292,7 +290,16 @@ impl Server {
                     // shut down, so the acceptor exits by itself.
                     None => drop(handle),
                 }
-                self.tick(|s| s.emit_simple(|l| &l.listening))
+                // As Node's emitListeningNT: nothing if closed (or listening anew) meanwhile.
+                self.tick(move |s| {
+                    let current = {
+                        let st = s.lock();
+                        st.listening.is_some() && st.generation == generation
+                    };
+                    if current {
+                        s.emit_simple(|l| &l.listening);
+                    }
+                })
             }
             Err(e) => {
                 self.stop_listening();
@@ -537,12 +544,16 @@ impl Server {
 }
 
 impl Dispatch for Server {
+    fn keeps_alive(&self) -> bool {
+        let st = self.lock();
+        st.refd && (st.listening.is_some() || st.binding.is_some())
+    }
+
     fn abandon(&self) {
         let listening = {
             let mut st = self.lock();
             st.binding = None;
             st.closing = false;
-            st.counted = false;
             st.attached = false;
             st.listening.take()
         };
@@ -648,7 +659,14 @@ fn bind_local(path: PathBuf, backlog: i32) -> Result<Bound, Error> {
         |e: io::Error| Error::system(&e, "listen", Some(shown.clone()), None, Style::Described);
     let addr = crate::sys::local_path_addr(&path).map_err(fail)?;
     let socket = RawSocket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
-    socket.bind(&addr).map_err(fail)?;
+    socket.bind(&addr).map_err(|e| {
+        // libuv reports a missing directory as EACCES (uv_pipe_bind), and so does Node.
+        if e.kind() == io::ErrorKind::NotFound {
+            fail(io::Error::from_raw_os_error(libc::EACCES))
+        } else {
+            fail(e)
+        }
+    })?;
     if let Err(e) = socket.listen(backlog) {
         crate::sys::remove_local_path(&path);
         return Err(fail(e));

@@ -80,8 +80,10 @@ struct State {
     connected_once: bool,
     high_water_mark: usize,
     refd: bool,
-    /// Holds one of the loop's refs (changed on the loop thread only).
-    counted: bool,
+    /// Bytes the loop received from the reader (Node's `bytesRead`).
+    bytes_read: u64,
+    /// The remote address was read while connected, so it stays readable after close (as v20 caches it).
+    remote_cached: bool,
     attached: bool,
     no_delay: Option<bool>,
     keep_alive: Option<(bool, Duration)>,
@@ -197,7 +199,8 @@ impl Socket {
             connected_once: false,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             refd: true,
-            counted: false,
+            bytes_read: 0,
+            remote_cached: false,
             attached: false,
             no_delay: None,
             keep_alive: None,
@@ -310,18 +313,7 @@ impl Socket {
                 let handle: Rc<dyn Dispatch> = Rc::new(s.clone());
                 with_loop(|lp| lp.register(s.core.id, handle));
             }
-            s.update_ref(&mut st);
         });
-    }
-
-    /// Takes or releases the loop ref to match `refd` and liveness (loop thread only).
-    fn update_ref(&self, st: &mut State) {
-        // A pending connect keeps the loop alive even when unref'd, as Node's connect request does.
-        let want = (st.refd || st.phase == Phase::Connecting) && st.attached && !st.destroyed;
-        if want != st.counted {
-            st.counted = want;
-            with_loop(|lp| if want { lp.add_ref() } else { lp.release_ref() });
-        }
     }
 
     /// Records read or write activity for the idle timer, re-arming it if it already fired.
@@ -416,7 +408,9 @@ impl Socket {
         st.gate = Arc::new(ReadGate::new(st.high_water_mark));
         st.write = new_write_shared();
         st.cancel = Arc::new(AtomicBool::new(false));
-        st.flowing = None;
+        // `flowing` survives, as in Node's `_undestroy`: a data listener keeps receiving.
+        st.bytes_read = 0;
+        st.remote_cached = false;
         st.eof = false;
         st.end_emitted = false;
         st.end_called = false;
@@ -447,7 +441,6 @@ impl Socket {
                 }
             }
             st.stream = Some(stream);
-            self.update_ref(&mut st);
             self.touch(&mut st);
             let mut queue = st.write.lock();
             queue.connected = true;
@@ -476,6 +469,7 @@ impl Socket {
             if st.destroyed {
                 return;
             }
+            st.bytes_read += bytes.len() as u64;
             self.touch(&mut st);
             st.flowing == Some(true)
         };
@@ -880,16 +874,16 @@ impl Socket {
         };
         let Some(stream) = stream else { return };
         let mut queue = shared.lock();
-        if !queue.ending || queue.fin_sent {
+        if !queue.ending || queue.fin_sent || queue.failed {
             return;
         }
         if queue.idle() {
             queue.fin_sent = true;
             drop(queue);
-            match stream.shutdown(Shutdown::Write) {
-                Ok(()) => self.tick(|s| s.handle_finished()),
-                Err(e) => self.destroy_inner(Some(Error::from_io(&e, "shutdown"))),
-            }
+            // Like Node (whose `_final` ignores ENOTCONN), a failed shutdown still finishes the
+            // writable side; a reset the peer sent is reported by the next read instead.
+            let _ = stream.shutdown(Shutdown::Write);
+            self.tick(|s| s.handle_finished());
         } else {
             drop(queue);
             self.ensure_writer();
@@ -962,6 +956,9 @@ impl Socket {
             }
         }
         st.local = None;
+        if !st.remote_cached {
+            st.remote = None;
+        }
         Some((st.server.take(), in_flight, never_connected, had_handle))
     }
 
@@ -1028,16 +1025,23 @@ impl Socket {
             let mut st = self.lock();
             st.pipes.clear();
             st.drain_waiters.clear();
-            self.update_ref(&mut st);
             st.attached = false;
         }
-        with_loop(|lp| lp.unregister(self.core.id));
+        with_loop(|lp| lp.unregister_handle(self.core.id));
         if let Some(local) = &local {
             local.close.emit(|f| f(self, had_error));
-            local.clear();
         }
         for callback in before_connect {
             callback(self, Some(&Error::closed_before_connection()));
+        }
+        // Connected again from a close listener: the listeners stay, as in Node. Otherwise they
+        // are dropped, so that a listener capturing its own socket does not leak.
+        let reconnected = self.lock().attached;
+        if !reconnected {
+            with_loop(|lp| lp.remove_local(self.core.id));
+            if let Some(local) = &local {
+                local.clear();
+            }
         }
     }
 
@@ -1193,23 +1197,16 @@ impl Socket {
         self
     }
 
-    /// Lets `run()` return while this socket is open (Node's `socket.unref()`).
+    /// Lets `run()` return while this socket is open (Node's `socket.unref()`); a pending connect
+    /// still keeps the loop going, as in Node.
     pub fn unref(&self) -> &Self {
         self.lock().refd = false;
-        self.on_loop(|s| {
-            let mut st = s.lock();
-            s.update_ref(&mut st);
-        });
         self
     }
 
-    /// Makes the socket keep `run()` going again (the default).
+    /// Makes the socket keep `run()` going again while it is active (the default).
     pub fn ref_(&self) -> &Self {
         self.lock().refd = true;
-        self.on_loop(|s| {
-            let mut st = s.lock();
-            s.update_ref(&mut st);
-        });
         self
     }
 
@@ -1226,8 +1223,7 @@ impl Socket {
 
     /// Bytes read from the kernel (including bytes not yet delivered to listeners).
     pub fn bytes_read(&self) -> u64 {
-        let st = self.lock();
-        st.gate.bytes_read()
+        self.lock().bytes_read
     }
 
     /// Bytes accepted by `write()` (sent or still queued), as Node counts `bytesWritten`.
@@ -1242,19 +1238,27 @@ impl Socket {
             .map(|a| Address::Inet(AddressInfo::from_socket_addr(&a)))
     }
 
+    fn remote(&self) -> Option<SocketAddr> {
+        let mut st = self.lock();
+        if st.phase == Phase::Open && !st.destroyed {
+            st.remote_cached = true;
+        }
+        st.remote
+    }
+
     /// The peer's IP address as text.
     pub fn remote_address(&self) -> Option<String> {
-        self.lock().remote.map(|a| a.ip().to_string())
+        self.remote().map(|a| a.ip().to_string())
     }
 
     /// The peer's address family.
     pub fn remote_family(&self) -> Option<Family> {
-        self.lock().remote.map(|a| Family::of(&a.ip()))
+        self.remote().map(|a| Family::of(&a.ip()))
     }
 
     /// The peer's port.
     pub fn remote_port(&self) -> Option<u16> {
-        self.lock().remote.map(|a| a.port())
+        self.remote().map(|a| a.port())
     }
 
     /// Our local IP address as text.
@@ -1428,9 +1432,25 @@ impl Dispatch for Socket {
         let mut st = self.lock();
         st.pipes.clear();
         st.drain_waiters.clear();
-        st.counted = false;
         st.attached = false;
         st.timer = None;
+    }
+
+    fn keeps_alive(&self) -> bool {
+        let st = self.lock();
+        if st.destroyed || !st.attached {
+            return false;
+        }
+        match st.phase {
+            Phase::Connecting => true,
+            Phase::Open if st.refd => {
+                let queue = st.write.lock();
+                let writing = queue.buffered() > 0 || (queue.ending && !st.finished);
+                drop(queue);
+                writing || (!st.eof && st.gate.reading())
+            }
+            _ => false,
+        }
     }
 
     fn dispatch(&self, event: IoEvent) {

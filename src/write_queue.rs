@@ -39,6 +39,9 @@ pub(crate) struct WriteQueue {
     pub(crate) fin_sent: bool,
     /// The socket is destroyed: the writer stops.
     pub(crate) closed: bool,
+    /// The writer hit an error (reported to the loop as `WriteFailed`): nothing more is sent, and
+    /// no FIN either, until the loop destroys the socket with that error.
+    pub(crate) failed: bool,
     /// The socket is connected: bytes may be sent.
     pub(crate) connected: bool,
     /// A writer thread exists for this socket.
@@ -55,7 +58,7 @@ impl WriteQueue {
 
     /// Nothing queued or in flight: the loop may send inline without reordering bytes.
     pub(crate) fn idle(&self) -> bool {
-        self.queued == 0 && self.in_flight == 0
+        self.queued == 0 && self.in_flight == 0 && !self.failed
     }
 
     /// Appends bytes for the writer.

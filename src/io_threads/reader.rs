@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use socket2::Socket as RawSocket;
 use std::io::{self, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, Thread};
 
 /// The first read buffer; it doubles after every read that fills it, up to `MAX_READ`.
@@ -24,8 +24,6 @@ pub(crate) struct ReadGate {
     reading: AtomicBool,
     /// The socket is destroyed: stop.
     closed: AtomicBool,
-    /// Every byte read from the kernel (Node's `bytesRead`).
-    bytes_read: AtomicU64,
     /// The reader reads only while `pending` is below this (Node's readable high-water mark).
     limit: usize,
     thread: Mutex<Option<Thread>>,
@@ -37,7 +35,6 @@ impl ReadGate {
             pending: AtomicUsize::new(0),
             reading: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            bytes_read: AtomicU64::new(0),
             limit,
             thread: Mutex::new(None),
         }
@@ -54,6 +51,13 @@ impl ReadGate {
         if !self.reading.swap(true, Ordering::AcqRel) {
             self.wake();
         }
+    }
+
+    /// Whether the reader is reading (or may read): started, not closed, and below the credit limit.
+    pub(crate) fn reading(&self) -> bool {
+        self.reading.load(Ordering::Acquire)
+            && !self.closed()
+            && self.pending.load(Ordering::Acquire) < self.limit
     }
 
     /// The loop consumed `n` bytes: give the credit back, waking the reader if it was waiting for it.
@@ -73,11 +77,6 @@ impl ReadGate {
     /// Whether the socket was closed.
     pub(crate) fn closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
-    }
-
-    /// Bytes read from the kernel so far.
-    pub(crate) fn bytes_read(&self) -> u64 {
-        self.bytes_read.load(Ordering::Relaxed)
     }
 
     /// Bytes read and not yet consumed.
@@ -129,7 +128,6 @@ pub(crate) fn run(stream: Arc<RawSocket>, gate: Arc<ReadGate>, id: HandleId, lre
                     buf[..n].to_vec()
                 };
                 gate.pending.fetch_add(n, Ordering::AcqRel);
-                gate.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
                 lref.send(id, IoEvent::Data(data));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -31,12 +31,9 @@ pub(crate) fn run(stream: Arc<RawSocket>, shared: Arc<WriteShared>, id: HandleId
                 if queue.ending && !queue.fin_sent && queue.in_flight == 0 {
                     queue.fin_sent = true;
                     drop(queue);
-                    match stream.shutdown(Shutdown::Write) {
-                        Ok(()) => lref.send(id, IoEvent::Finished),
-                        Err(e) => {
-                            lref.send(id, IoEvent::WriteFailed(Error::from_io(&e, "shutdown")))
-                        }
-                    }
+                    // A failed shutdown (ENOTCONN after a reset) still finishes, as in Node.
+                    let _ = stream.shutdown(Shutdown::Write);
+                    lref.send(id, IoEvent::Finished);
                     return;
                 }
                 shared.wait(&mut queue);
@@ -50,6 +47,7 @@ pub(crate) fn run(stream: Arc<RawSocket>, shared: Arc<WriteShared>, id: HandleId
             // Bytes the writer held but could not send are no longer buffered.
             let unsent: usize = batch.iter().map(|c| c.data.len() - c.offset).sum();
             queue.in_flight -= unsent;
+            queue.failed = true;
             let closed = queue.closed;
             drop(queue);
             if !closed {
