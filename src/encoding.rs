@@ -123,9 +123,14 @@ impl Encoding {
                     text.encode_utf16().map(low_byte).collect()
                 }
             }
+            // ASCII text is its own low bytes: skip the UTF-16 walk (the common, fast case).
+            Encoding::Base64 | Encoding::Base64Url if text.is_ascii() => {
+                base64_decode(text.bytes())
+            }
             Encoding::Base64 | Encoding::Base64Url => {
                 base64_decode(text.encode_utf16().map(low_byte))
             }
+            Encoding::Hex if text.is_ascii() => hex_decode(text.bytes()),
             Encoding::Hex => hex_decode(text.encode_utf16().map(low_byte)),
         }
     }

@@ -42,6 +42,8 @@ struct State {
     closing: bool,
     /// Counts successful binds, so a `listening` emit meant for an earlier listen is dropped.
     generation: u64,
+    /// `close` emits queued and not yet run (every `close()` on an idle server emits one).
+    pending_closes: usize,
 }
 
 struct Core {
@@ -104,6 +106,7 @@ impl Server {
                     attached: false,
                     closing: false,
                     generation: 0,
+                    pending_closes: 0,
                 }),
             }),
         }
@@ -374,7 +377,10 @@ impl Server {
             st.connections == 0
         };
         if emit_now {
-            self.lock().closing = false;
+            let mut st = self.lock();
+            st.closing = false;
+            st.pending_closes += 1;
+            drop(st);
             self.tick(|s| s.emit_close());
         }
         self
@@ -388,6 +394,7 @@ impl Server {
             let emit = st.closing && st.connections == 0 && st.listening.is_none();
             if emit {
                 st.closing = false;
+                st.pending_closes += 1;
             }
             emit
         };
@@ -403,13 +410,16 @@ impl Server {
     }
 
     fn emit_close(&self) {
+        self.lock().pending_closes -= 1;
         let Some(local) = self.existing_local() else {
             return;
         };
         local.close.emit(|f| f(self));
+        // Listeners are dropped once the server is idle for good: not listening again, and no
+        // other `close` emit queued (a second `close()` emits `close` again, as in Node).
         let idle = {
             let st = self.lock();
-            st.listening.is_none() && st.binding.is_none()
+            st.listening.is_none() && st.binding.is_none() && st.pending_closes == 0 && !st.closing
         };
         if idle {
             local.listening.clear();

@@ -13,7 +13,7 @@ use crate::options::{ConnectOptions, ConnectTarget, SocketOptions};
 use crate::server::Server;
 use crate::timers;
 use crate::write_data::WriteData;
-use crate::write_queue::WriteShared;
+use crate::write_queue::{WriteQueue, WriteShared};
 use parking_lot::{Mutex, MutexGuard};
 use socket2::{SockRef, Socket as RawSocket, TcpKeepalive};
 use std::cell::RefCell;
@@ -82,6 +82,12 @@ struct State {
     refd: bool,
     /// Bytes the loop received from the reader (Node's `bytesRead`).
     bytes_read: u64,
+    /// The first write made while connecting had a callback: an internal `connect` listener sends
+    /// it (Node dispatches that write from a `once('connect')` listener added by `write()`).
+    first_write_on_connect: bool,
+    /// FIN went out while write callbacks were still to run: `finish` waits for them (Node's
+    /// `pendingcb`).
+    finish_deferred: bool,
     /// The remote address was read while connected, so it stays readable after close (as v20 caches it).
     remote_cached: bool,
     attached: bool,
@@ -169,9 +175,7 @@ impl SocketLocal {
 }
 
 fn new_write_shared() -> Arc<WriteShared> {
-    let shared = Arc::new(WriteShared::default());
-    shared.lock().notify_at = u64::MAX;
-    shared
+    Arc::new(WriteShared::default())
 }
 
 impl Socket {
@@ -200,6 +204,8 @@ impl Socket {
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             refd: true,
             bytes_read: 0,
+            first_write_on_connect: false,
+            finish_deferred: false,
             remote_cached: false,
             attached: false,
             no_delay: None,
@@ -380,17 +386,9 @@ impl Socket {
             self.on_loop(|s| s.arm_timer());
         }
         match job {
-            Some(job) => {
-                let resolves = matches!(&job.destination, Destination::Tcp { host, .. } if crate::ip::is_ip(host) == 0);
-                let spawned = io_threads::spawn(
-                    format!("nodenet-read-{}", self.core.id),
-                    resolves,
-                    move || connector::run(job),
-                );
-                if let Err(e) = spawned {
-                    self.destroy_inner(Some(Error::from_io(&e, "connect")));
-                }
-            }
+            // As in Node, the connect starts on the next tick: code right after `connect()` (or
+            // the rest of the current listener) runs first.
+            Some(job) => self.tick(move |s| s.start_connector(job)),
             None => {
                 let error = invalid.unwrap_or_else(|| {
                     Error::new(
@@ -404,12 +402,24 @@ impl Socket {
         self
     }
 
+    fn start_connector(&self, job: ConnectJob) {
+        if self.lock().destroyed || job.cancel.load(Ordering::Acquire) {
+            return;
+        }
+        let resolves = matches!(&job.destination, Destination::Tcp { host, .. } if crate::ip::is_ip(host) == 0);
+        let name = format!("nodenet-read-{}", self.core.id);
+        if let Err(e) = io_threads::spawn(name, resolves, move || connector::run(job)) {
+            self.destroy_inner(Some(Error::from_io(&e, "connect")));
+        }
+    }
+
     fn reset_for_reconnect(&self, st: &mut State) {
         st.gate = Arc::new(ReadGate::new(st.high_water_mark));
         st.write = new_write_shared();
         st.cancel = Arc::new(AtomicBool::new(false));
         // `flowing` survives, as in Node's `_undestroy`: a data listener keeps receiving.
         st.bytes_read = 0;
+        st.first_write_on_connect = false;
         st.remote_cached = false;
         st.eof = false;
         st.end_emitted = false;
@@ -423,7 +433,7 @@ impl Socket {
     }
 
     fn handle_connected(&self, stream: Arc<RawSocket>) {
-        let (start_reading, pending, ending) = {
+        let (start_reading, ending) = {
             let mut st = self.lock();
             if st.destroyed || st.phase != Phase::Connecting {
                 return;
@@ -442,22 +452,88 @@ impl Socket {
             }
             st.stream = Some(stream);
             self.touch(&mut st);
+            let first_write_on_connect = st.first_write_on_connect;
             let mut queue = st.write.lock();
             queue.connected = true;
-            let pending = !queue.chunks.is_empty();
+            if !first_write_on_connect {
+                queue.start_request();
+            }
             let ending = queue.ending;
             drop(queue);
-            (st.flowing != Some(false), pending, ending)
+            (st.flowing != Some(false), ending)
         };
         self.emit_simple(|l| &l.connect);
         self.emit_simple(|l| &l.ready);
         if start_reading {
             self.lock().gate.start();
         }
+        let pending = {
+            let st = self.lock();
+            let queue = st.write.lock();
+            !queue.chunks.is_empty()
+        };
         if pending {
             self.ensure_writer();
         } else if ending {
             self.finish_if_idle();
+        }
+    }
+
+    /// Sends the first write made while connecting, from inside the `connect` emission (Node sends
+    /// it from a `once('connect')` listener that `write()` added). When the kernel takes it whole,
+    /// the writes queued behind it go out at once too (Node's clearBuffer); then, as Node's
+    /// afterWrite does, `drain` (if that emptied the queue) and the first write's callback run right
+    /// here, and the later writes' callbacks on the next tick.
+    fn send_first_write(&self, first_end: u64) {
+        let (shared, stream) = {
+            let st = self.lock();
+            if st.destroyed || st.phase != Phase::Open {
+                return;
+            }
+            (Arc::clone(&st.write), st.stream.clone())
+        };
+        let Some(stream) = stream else { return };
+        let mut queue = shared.lock();
+        if queue.closed || queue.request_end > queue.completed {
+            return;
+        }
+        queue.request_end = first_end;
+        if let Err(e) = send_queued_now(&stream, &mut queue, first_end) {
+            drop(queue);
+            self.destroy_inner(Some(Error::from_io(&e, "write")));
+            return;
+        }
+        queue.complete_requests();
+        if queue.completed < first_end {
+            return; // the rest goes through the writer thread, started after `connect`
+        }
+        let accepted = queue.accepted;
+        if let Err(e) = send_queued_now(&stream, &mut queue, accepted) {
+            drop(queue);
+            self.destroy_inner(Some(Error::from_io(&e, "write")));
+            return;
+        }
+        queue.complete_requests();
+        let completions: Vec<u64> = queue.completions.drain(..).collect();
+        let drained = queue.need_drain && queue.buffered() == 0;
+        if drained {
+            queue.need_drain = false;
+        }
+        drop(queue);
+        if drained {
+            let waiters = std::mem::take(&mut self.lock().drain_waiters);
+            self.emit_simple(|l| &l.drain);
+            for source in waiters {
+                source.resume();
+            }
+        }
+        let mut completions = completions.into_iter();
+        if let Some(first) = completions.next() {
+            self.run_write_callbacks(&shared, first);
+        }
+        for done in completions {
+            let shared = Arc::clone(&shared);
+            self.tick(move |s| s.run_write_callbacks(&shared, done));
         }
     }
 
@@ -710,10 +786,11 @@ impl Socket {
                 }
             }
         }
-        if connected && queue.idle() {
-            queue.dispatched = queue.accepted;
+        if connected {
+            queue.start_request();
         }
         queue.flushed += sent as u64;
+        queue.complete_requests();
         let needs_writer = sent < len && connected;
         if sent < len {
             queue.push(data.into_vec(), sent);
@@ -723,9 +800,10 @@ impl Socket {
             queue.need_drain = true;
         }
         let done_at = queue.accepted;
-        let flushed = queue.flushed;
+        let completed = queue.completed;
+        let first_while_connecting = !connected && queue.accepted == len as u64;
         if let Some(callback) = callback {
-            if flushed >= done_at {
+            if completed >= done_at {
                 drop(queue);
                 self.callback_later(callback, None);
             } else {
@@ -734,6 +812,15 @@ impl Socket {
                 let local = with_loop(|lp| lp.local::<SocketLocal>(self.core.id));
                 let callback = Rc::new(RefCell::new(Some(callback)));
                 let while_connecting = !connected;
+                if first_while_connecting && self.lock().phase == Phase::Connecting {
+                    self.lock().first_write_on_connect = true;
+                    let mut armed = true;
+                    local.connect.add(Box::new(move |socket| {
+                        if std::mem::take(&mut armed) {
+                            socket.send_first_write(done_at);
+                        }
+                    }));
+                }
                 if while_connecting {
                     let on_close = Rc::clone(&callback);
                     local.close.add(Box::new(move |socket, _| {
@@ -783,7 +870,7 @@ impl Socket {
     }
 
     fn handle_flushed(&self) {
-        let (shared, waiters_ready) = {
+        let (shared, completions, waiters_ready) = {
             let mut st = self.lock();
             if st.destroyed {
                 return;
@@ -791,38 +878,46 @@ impl Socket {
             self.touch(&mut st);
             let shared = Arc::clone(&st.write);
             let mut queue = shared.lock();
+            let completions: Vec<u64> = queue.completions.drain(..).collect();
             let drained = queue.need_drain && queue.buffered() == 0;
             if drained {
                 queue.need_drain = false;
             }
             drop(queue);
-            let waiters = if drained {
-                Some(std::mem::take(&mut st.drain_waiters))
-            } else {
-                None
-            };
-            (shared, waiters)
+            let waiters = drained.then(|| std::mem::take(&mut st.drain_waiters));
+            (shared, completions, waiters)
         };
+        // Node's afterWrite: `drain` (once the queue is empty) comes before the callbacks of the
+        // request that emptied it; callbacks of earlier requests come before `drain`.
+        let (last, earlier) = match completions.split_last() {
+            Some((last, earlier)) => (Some(*last), earlier),
+            None => (None, &[][..]),
+        };
+        for &done in earlier {
+            self.run_write_callbacks(&shared, done);
+        }
         if let Some(waiters) = waiters_ready {
             self.emit_simple(|l| &l.drain);
             for source in waiters {
                 source.resume();
             }
         }
-        self.run_write_callbacks(&shared);
+        if let Some(done) = last {
+            self.run_write_callbacks(&shared, done);
+        }
         self.finish_if_idle();
     }
 
-    fn run_write_callbacks(&self, shared: &WriteShared) {
+    /// Runs the write callbacks of writes that ended at or before `done` (a completed request).
+    fn run_write_callbacks(&self, shared: &WriteShared, done: u64) {
         let Some(local) = self.existing_local() else {
             return;
         };
         loop {
-            let flushed = shared.lock().flushed;
             let ready = {
                 let mut callbacks = local.write_callbacks.borrow_mut();
                 match callbacks.front() {
-                    Some(pending) if pending.done_at <= flushed => callbacks.pop_front(),
+                    Some(pending) if pending.done_at <= done => callbacks.pop_front(),
                     _ => None,
                 }
             };
@@ -836,7 +931,19 @@ impl Socket {
             }
         }
         let next = local.write_callbacks.borrow().front().map(|p| p.done_at);
-        shared.lock().notify_at = next.unwrap_or(u64::MAX);
+        if next.is_none() && std::mem::take(&mut self.lock().finish_deferred) {
+            self.handle_finished();
+        }
+        let mut queue = shared.lock();
+        queue.notify_at = next.unwrap_or(u64::MAX);
+        // A request that completed before this callback was waiting for it is due already.
+        if queue.completed >= queue.notify_at {
+            let completed = queue.completed;
+            queue.completions.push_back(completed);
+            queue.notify_at = u64::MAX;
+            drop(queue);
+            self.tick(|s| s.handle_flushed());
+        }
     }
 
     // ----- ending -----------------------------------------------------------------------------
@@ -891,9 +998,16 @@ impl Socket {
     }
 
     fn handle_finished(&self) {
+        let callbacks_pending = self
+            .existing_local()
+            .is_some_and(|l| !l.write_callbacks.borrow().is_empty());
         {
             let mut st = self.lock();
             if st.destroyed || st.finished {
+                return;
+            }
+            if callbacks_pending {
+                st.finish_deferred = true;
                 return;
             }
             st.finished = true;
@@ -943,7 +1057,7 @@ impl Socket {
         st.cancel.store(true, Ordering::Release);
         let mut queue = st.write.lock();
         queue.closed = true;
-        let in_flight = queue.dispatched.max(queue.flushed);
+        let in_flight = queue.request_end.max(queue.flushed);
         queue.chunks.clear();
         queue.queued = 0;
         let writer_busy = queue.in_flight > 0;
@@ -1413,6 +1527,34 @@ impl Socket {
             }
         }
     }
+}
+
+/// Sends queued bytes up to byte count `until` without blocking; stops at the first short send.
+fn send_queued_now(stream: &RawSocket, queue: &mut WriteQueue, until: u64) -> io::Result<()> {
+    while queue.flushed < until {
+        let Some(chunk) = queue.chunks.front_mut() else {
+            break;
+        };
+        let want = chunk
+            .remaining()
+            .len()
+            .min((until - queue.flushed) as usize);
+        let n = match crate::sys::send_now(stream, &chunk.remaining()[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        chunk.offset += n;
+        if chunk.offset == chunk.data.len() {
+            queue.chunks.pop_front();
+        }
+        queue.queued -= n;
+        queue.flushed += n as u64;
+        if n < want {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {

@@ -17,7 +17,7 @@ impl Chunk {
 }
 
 /// The queue proper. All counters are in bytes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct WriteQueue {
     pub(crate) chunks: VecDeque<Chunk>,
     /// Bytes in `chunks` not yet taken by the writer.
@@ -28,10 +28,14 @@ pub(crate) struct WriteQueue {
     pub(crate) accepted: u64,
     /// Every byte handed to the kernel.
     pub(crate) flushed: u64,
-    /// Every byte of the writes handed to a write request so far (Node's in-flight requests: a write
-    /// made while nothing is in flight is dispatched whole; the writer dispatches what it takes).
-    pub(crate) dispatched: u64,
-    /// The writer reports `Flushed` once `flushed` reaches this (a write callback waits), or the queue empties.
+    /// End of the current write request, as Node groups writes: a write made while nothing is in
+    /// flight is one request; the writes queued behind it become the next request when it completes.
+    pub(crate) request_end: u64,
+    /// End of the last completed request: write callbacks up to here may run.
+    pub(crate) completed: u64,
+    /// Completed request ends that write callbacks wait for, oldest first (the loop takes them).
+    pub(crate) completions: VecDeque<u64>,
+    /// The earliest `done_at` of a waiting write callback (`u64::MAX`: none).
     pub(crate) notify_at: u64,
     /// `end()` was called: send FIN once everything is flushed.
     pub(crate) ending: bool,
@@ -48,6 +52,29 @@ pub(crate) struct WriteQueue {
     pub(crate) writer_started: bool,
     /// A `write()` returned false: emit `drain` when the queue empties.
     pub(crate) need_drain: bool,
+}
+
+impl Default for WriteQueue {
+    fn default() -> Self {
+        WriteQueue {
+            chunks: VecDeque::new(),
+            queued: 0,
+            in_flight: 0,
+            accepted: 0,
+            flushed: 0,
+            request_end: 0,
+            completed: 0,
+            completions: VecDeque::new(),
+            notify_at: u64::MAX,
+            ending: false,
+            fin_sent: false,
+            closed: false,
+            failed: false,
+            connected: false,
+            writer_started: false,
+            need_drain: false,
+        }
+    }
 }
 
 impl WriteQueue {
@@ -84,7 +111,30 @@ impl WriteQueue {
         }
         self.queued -= total;
         self.in_flight += total;
-        self.dispatched = self.dispatched.max(self.flushed + self.in_flight as u64);
+    }
+
+    /// Starts a request for everything accepted so far, if none is in flight.
+    pub(crate) fn start_request(&mut self) {
+        if self.request_end <= self.completed && self.accepted > self.completed {
+            self.request_end = self.accepted;
+        }
+    }
+
+    /// Completes the requests `flushed` has reached; each completion starts the next request with
+    /// the writes queued by then. Returns whether a waiting callback became due.
+    pub(crate) fn complete_requests(&mut self) -> bool {
+        let mut due = false;
+        while self.flushed >= self.request_end && self.completed < self.request_end {
+            self.completed = self.request_end;
+            if self.notify_at <= self.completed {
+                self.completions.push_back(self.completed);
+                due = true;
+            }
+            if self.accepted > self.request_end {
+                self.request_end = self.accepted;
+            }
+        }
+        due
     }
 }
 

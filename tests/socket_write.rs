@@ -160,8 +160,10 @@ fn write_returns_true_when_the_kernel_takes_the_bytes_at_once() {
 
 #[test]
 fn write_while_connecting_returns_false_once_16_kib_are_queued() {
-    // Node (e1_write.js): write(16383) -> true (16383 queued), write(1) -> false (16384),
-    // write(1) -> false (16385); then 'connect', 'drain' (writableLength 0), cb1, cb2, cb3.
+    // Node v20 (this exact script, listeners added after the writes): write(16383) -> true,
+    // write(1) -> false, write(1) -> false; then 'drain' (writableLength 0) and cb1 from inside the
+    // first write's own 'connect' listener (added by write()), 'connect', then cb2, cb3 on the next
+    // tick, 'finish' once every callback ran.
     util::with_deadline(util::LIMIT, || {
         let log = EventLog::new();
         let l = log.clone();
@@ -203,9 +205,9 @@ fn write_while_connecting_returns_false_once_16_kib_are_queued() {
                 "w1 true 16383 16383",
                 "w2 false 16384 16384",
                 "w3 false 16385 16385",
-                "connect",
                 "drain 0",
                 "cb1 ok",
+                "connect",
                 "cb2 ok",
                 "cb3 ok",
                 "finish",

@@ -631,7 +631,7 @@ fn server_close_waits_for_live_connection_and_precedes_its_close() {
 
 // Compare: full (servers only, all on the loop).
 #[test]
-#[ignore = "divergence: a second close() emits no second 'close' (listeners dropped after the first)"]
+
 fn close_when_not_running_emits_close_and_err_server_not_running() {
     check("server_close_not_running", vec![], Compare::Full, |log| {
         let idle = trace_server(log, "server2", &Server::new(ServerOptions::default()));
@@ -718,7 +718,7 @@ fn when_both(client: &Slot, conn: &Slot, f: &Start) {
 const CHUNK: usize = 4 * 1024 * 1024;
 
 #[test]
-#[ignore = "divergence: writes queued behind an in-flight write complete one by one, not as one writev"]
+
 fn drain_precedes_callbacks_of_writes_completed_together() {
     check("drain_vs_write_callbacks", vec![], SIDES, |log| {
         let (client_slot, conn_slot) = (slot(), slot());
@@ -872,7 +872,7 @@ fn end_while_connecting_sends_fin_after_connect() {
 }
 
 #[test]
-#[ignore = "divergence: a write queued while connecting calls back after 'ready', not inside 'connect'"]
+
 fn write_while_connecting_then_end_is_queued() {
     check("write_while_connecting", vec![], SIDES, |log| {
         let server = traced_server(log, ServerOptions::default());

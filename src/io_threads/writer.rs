@@ -55,7 +55,8 @@ pub(crate) fn run(stream: Arc<RawSocket>, shared: Arc<WriteShared>, id: HandleId
             }
             return;
         }
-        let notify = queue.chunks.is_empty() || queue.flushed >= queue.notify_at;
+        let due = queue.complete_requests();
+        let notify = due || queue.chunks.is_empty();
         drop(queue);
         batch.clear();
         if notify {
