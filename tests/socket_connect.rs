@@ -1148,10 +1148,15 @@ fn destroy_after_the_lookup_finished_but_before_it_was_dispatched_emits_no_looku
                 .host("somewhere")
                 .lookup(|_, _| Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)])),
         );
-        // The connector reports 'lookup' before it connects, so once the kernel has the
-        // connection the lookup result is waiting in the loop's queue.
-        let (accepted, _) = listener.accept().expect("the connector connects");
-        client.destroy();
+        // The connector starts on the next tick and reports 'lookup' before it connects. A zero
+        // timer runs after that tick and before the loop polls for I/O events: once the kernel
+        // has the connection, the lookup result waits in the loop's queue, undispatched.
+        let accepted = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let (slot, c) = (accepted.clone(), client.clone());
+        nodenet::set_timeout(std::time::Duration::ZERO, move || {
+            *slot.borrow_mut() = Some(listener.accept().expect("the connector connects"));
+            c.destroy();
+        });
         let l = log.clone();
         client.on_lookup(move |_, r, host| {
             l.push(format!(
@@ -1165,7 +1170,7 @@ fn destroy_after_the_lookup_finished_but_before_it_was_dispatched_emits_no_looku
         client.on_close(move |_, h| l.push(format!("close {h}")));
         nodenet::run().unwrap();
         assert_eq!(log.entries(), ["close false"]);
-        drop((accepted, listener));
+        assert!(accepted.borrow().is_some());
     });
 }
 
