@@ -460,14 +460,21 @@ impl Server {
             st.connections += 1;
             st.options.clone()
         };
-        let socket = Socket::accepted(
+        let accepted = Socket::accepted(
             stream,
             self,
             options.allow_half_open,
             options.pause_on_connect,
         );
-        if let Some(local) = self.existing_local() {
-            local.connection.emit(|f| f(socket.clone()));
+        match accepted {
+            Some(socket) => {
+                if let Some(local) = self.existing_local() {
+                    local.connection.emit(|f| f(socket.clone()));
+                }
+            }
+            // No thread could be started for it (thread or memory limits): the connection is
+            // closed at once and the server carries on, as it does when accept(2) fails.
+            None => self.connection_abandoned(),
         }
     }
 

@@ -230,13 +230,14 @@ impl Socket {
         }
     }
 
-    /// A socket for a connection the server's acceptor accepted (on the loop thread).
+    /// A socket for a connection the server's acceptor accepted (on the loop thread), with its
+    /// reader thread started; `None` when no thread could be started (the connection is closed).
     pub(crate) fn accepted(
         stream: RawSocket,
         server: &Server,
         allow_half_open: bool,
         pause_on_connect: bool,
-    ) -> Socket {
+    ) -> Option<Socket> {
         let lref = with_loop(|lp| lp.loop_ref());
         let socket = Socket::build(lref, allow_half_open, Phase::Open);
         let stream = Arc::new(stream);
@@ -257,15 +258,21 @@ impl Socket {
             st.write.lock().connected = true;
             gate = Arc::clone(&st.gate);
         }
-        socket.attach();
+        // The reader's first events reach the loop only after this listener returns, by which
+        // time the socket is registered.
         let (id, lref) = (socket.core.id, socket.core.lref.clone());
         let spawned = io_threads::spawn(format!("nodenet-read-{id}"), false, move || {
             reader::run(stream, gate, id, lref)
         });
-        if let Err(e) = spawned {
-            socket.destroy_inner(Some(Error::from_io(&e, "read")));
+        if spawned.is_err() {
+            let mut st = socket.lock();
+            st.destroyed = true;
+            st.server = None;
+            st.stream = None;
+            return None;
         }
-        socket
+        socket.attach();
+        Some(socket)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
