@@ -314,6 +314,7 @@ impl Loop {
     fn alive(&self) -> bool {
         self.refs.get() > 0
             || self.has_pending_work()
+            || !self.rx.is_empty()
             || self.handles.borrow().values().any(|h| h.keeps_alive())
     }
 

@@ -1596,7 +1596,14 @@ impl Dispatch for Socket {
                 let queue = st.write.lock();
                 let writing = queue.buffered() > 0 || (queue.ending && !st.finished);
                 drop(queue);
-                writing || (!st.eof && st.gate.reading())
+                // Reading, as libuv sees it: started and not stopped. Node stops reading only when
+                // the buffer reaches the high-water mark with no one consuming it; a flowing socket
+                // keeps reading (its bytes may be on their way to the loop right now).
+                let reading = !st.eof
+                    && st.gate.started()
+                    && !st.gate.closed()
+                    && (st.flowing == Some(true) || st.gate.reading());
+                writing || reading
             }
             _ => false,
         }

@@ -53,6 +53,11 @@ impl ReadGate {
         }
     }
 
+    /// Whether reading was started (not paused at connect, or resumed since).
+    pub(crate) fn started(&self) -> bool {
+        self.reading.load(Ordering::Acquire)
+    }
+
     /// Whether the reader is reading (or may read): started, not closed, and below the credit limit.
     pub(crate) fn reading(&self) -> bool {
         self.reading.load(Ordering::Acquire)
