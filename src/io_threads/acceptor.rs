@@ -13,11 +13,15 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Accepts connections and sends them to the loop until `closed` is set (and the listener shut down).
 ///
-/// Errors that concern one connection (aborted, reset, interrupted) are skipped. Running out of
-/// descriptors or memory pauses accepting with an increasing back-off instead of spinning; pending
-/// connections wait in the backlog meanwhile.
+/// Errors that concern one connection (aborted, reset, interrupted) are skipped. When the process
+/// runs out of file descriptors, the acceptor sheds connections instead of spinning or leaving them
+/// to time out in the backlog (libuv's trick): it releases a spare descriptor it keeps for this,
+/// accepts one connection and closes it at once (the client sees its connection closed), takes the
+/// spare back, and goes on. If even that fails, or memory runs out, it pauses with an increasing
+/// back-off. It never exits because of them, and a server keeps serving once descriptors free up.
 pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleId, lref: LoopRef) {
     let mut backoff = Duration::from_millis(10);
+    let mut spare = std::fs::File::open("/dev/null").ok();
     loop {
         match listener.accept() {
             Ok((stream, _peer)) => {
@@ -32,9 +36,22 @@ pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleI
                     break;
                 }
                 match e.raw_os_error() {
+                    Some(libc::EMFILE | libc::ENFILE) if spare.is_some() => {
+                        drop(spare.take());
+                        let shed = listener.accept();
+                        spare = std::fs::File::open("/dev/null").ok();
+                        if shed.is_err() || spare.is_none() {
+                            std::thread::sleep(backoff);
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                        }
+                        // The shed connection (if any) is closed here, when `shed` is dropped.
+                    }
                     Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
                         std::thread::sleep(backoff);
                         backoff = (backoff * 2).min(MAX_BACKOFF);
+                        if spare.is_none() {
+                            spare = std::fs::File::open("/dev/null").ok();
+                        }
                     }
                     _ if is_transient(&e) => {}
                     _ => {
