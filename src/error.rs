@@ -171,18 +171,7 @@ impl Error {
 
     /// The EPIPE Node reports for a write after the peer ended an auto-ended socket.
     pub(crate) fn ended_by_peer() -> Error {
-        let mut inner = Inner {
-            code: "EPIPE".into(),
-            errno: None,
-            syscall: None,
-            address: None,
-            port: None,
-            hostname: None,
-            kind: io::ErrorKind::BrokenPipe,
-            message: "This socket has been ended by the other party".into(),
-        };
-        inner.kind = io::ErrorKind::BrokenPipe;
-        Error::build(inner)
+        Error::new("EPIPE", "This socket has been ended by the other party")
     }
 
     /// Adds Node's `- Local (address:port)` suffix of a connect error.

@@ -101,7 +101,8 @@ struct State {
     remote: Option<SocketAddr>,
     local: Option<SocketAddr>,
     server: Option<Server>,
-    pipes: Vec<Socket>,
+    /// Pipe destinations; shared so that delivering a chunk clones a pointer, not the list.
+    pipes: Arc<Vec<Socket>>,
     drain_waiters: Vec<Socket>,
 }
 
@@ -218,7 +219,7 @@ impl Socket {
             remote: None,
             local: None,
             server: None,
-            pipes: Vec::new(),
+            pipes: Arc::new(Vec::new()),
             drain_waiters: Vec::new(),
         };
         Socket {
@@ -568,7 +569,7 @@ impl Socket {
     fn deliver(&self, local: &SocketLocal, bytes: Vec<u8>) {
         let (gate, pipes) = {
             let st = self.lock();
-            (Arc::clone(&st.gate), st.pipes.clone())
+            (Arc::clone(&st.gate), Arc::clone(&st.pipes))
         };
         gate.release(bytes.len());
         let text = local.decoder.borrow_mut().as_mut().map(|d| d.write(&bytes));
@@ -657,7 +658,7 @@ impl Socket {
         }
         let (pipes, allow_half_open) = {
             let st = self.lock();
-            (st.pipes.clone(), st.allow_half_open)
+            (Arc::clone(&st.pipes), st.allow_half_open)
         };
         if let Some(local) = local {
             let rest = local.decoder.borrow_mut().as_mut().map(|d| d.end());
@@ -668,7 +669,7 @@ impl Socket {
             }
             local.end.emit(|f| f(self));
         }
-        for destination in pipes {
+        for destination in pipes.iter() {
             destination.end();
         }
         if !allow_half_open {
@@ -1144,7 +1145,7 @@ impl Socket {
         // registration and fresh listener lists).
         {
             let mut st = self.lock();
-            st.pipes.clear();
+            st.pipes = Arc::new(Vec::new());
             st.drain_waiters.clear();
             st.attached = false;
         }
@@ -1171,10 +1172,6 @@ impl Socket {
             Some(local) if !local.error.is_empty() => local.error.emit(|f| f(self, &error)),
             _ => with_loop(|lp| lp.report_unhandled(error)),
         }
-    }
-
-    fn handle_failure(&self, error: Error) {
-        self.destroy_inner(Some(error));
     }
 
     // ----- flow control -----------------------------------------------------------------------
@@ -1206,7 +1203,7 @@ impl Socket {
     ///
     /// `socket.pipe(&socket)` makes an echo.
     pub fn pipe(&self, destination: &Socket) -> Socket {
-        self.lock().pipes.push(destination.clone());
+        Arc::make_mut(&mut self.lock().pipes).push(destination.clone());
         self.resume();
         destination.clone()
     }
@@ -1579,7 +1576,7 @@ impl Dispatch for Socket {
             server.connection_abandoned();
         }
         let mut st = self.lock();
-        st.pipes.clear();
+        st.pipes = Arc::new(Vec::new());
         st.drain_waiters.clear();
         st.attached = false;
         st.timer = None;
@@ -1619,7 +1616,7 @@ impl Dispatch for Socket {
             IoEvent::Finished => self.handle_finished(),
             IoEvent::ConnectFailed(error)
             | IoEvent::ReadFailed(error)
-            | IoEvent::WriteFailed(error) => self.handle_failure(error),
+            | IoEvent::WriteFailed(error) => self.destroy_inner(Some(error)),
             IoEvent::Accepted(..) => debug_assert!(false, "a socket got an accept event"),
         }
     }
