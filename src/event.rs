@@ -1,7 +1,7 @@
 //! `Event` and `HandleId`: the only things I/O threads send to a loop.
 
 use crate::error::Error;
-use socket2::Socket as RawSocket;
+use crate::sys::Stream as RawSocket;
 use std::fmt;
 use std::net::IpAddr;
 

@@ -8,6 +8,7 @@ use crate::event_loop::{Dispatch, LoopRef, next_handle_id, with_loop};
 use crate::io_threads::{self, acceptor};
 use crate::options::{ListenOptions, ListenTarget, ServerOptions};
 use crate::socket::Socket;
+use crate::sys::Listener;
 use parking_lot::{Mutex, MutexGuard};
 use socket2::{Domain, Protocol, Socket as RawSocket, Type};
 use std::fmt;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 struct Listening {
-    socket: Arc<RawSocket>,
+    socket: Arc<Listener>,
     stop: Arc<AtomicBool>,
     /// The acceptor thread; joined on close so the listening fd is closed when `close()` returns.
     acceptor: Option<std::thread::JoinHandle<()>>,
@@ -256,7 +257,7 @@ impl Server {
         }
     }
 
-    fn finish_bind(&self, bound: Result<(RawSocket, Address, Option<PathBuf>), Error>) {
+    fn finish_bind(&self, bound: Result<Bound, Error>) {
         let (socket, address, path) = match bound {
             Ok(bound) => bound,
             Err(error) => {
@@ -444,7 +445,7 @@ impl Server {
         }
     }
 
-    fn handle_accepted(&self, stream: RawSocket) {
+    fn handle_accepted(&self, stream: crate::sys::Stream) {
         let options = {
             let mut st = self.lock();
             // Accepted before `close()` reached the acceptor: still delivered while the server
@@ -574,7 +575,10 @@ impl Dispatch for Server {
             st.attached = false;
             st.listening.take()
         };
-        if let Some(listening) = listening {
+        if let Some(mut listening) = listening {
+            // Not joined: this may run in a thread-local destructor, where joining a thread
+            // deadlocks on Windows (the loader lock); the acceptor exits by itself.
+            drop(listening.acceptor.take());
             release(listening);
         }
     }
@@ -618,7 +622,7 @@ fn release(mut listening: Listening) {
     }
 }
 
-type Bound = (RawSocket, Address, Option<PathBuf>);
+type Bound = (Listener, Address, Option<PathBuf>);
 
 fn listen_error(e: &io::Error, ip: Option<IpAddr>, port: u16) -> Error {
     let address = ip.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).to_string();
@@ -654,7 +658,7 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error>
         },
     };
     let fail = |e: io::Error| listen_error(&e, Some(addr.ip()), port);
-    socket.set_reuse_address(true).map_err(fail)?;
+    crate::sys::set_reuse_address(&socket).map_err(fail)?;
     socket.bind(&addr.into()).map_err(fail)?;
     socket.listen(backlog).map_err(fail)?;
     let local = socket
@@ -663,7 +667,7 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error>
         .as_socket()
         .unwrap_or(addr);
     Ok((
-        socket,
+        crate::sys::socket_listener(socket).map_err(fail)?,
         Address::Inet(AddressInfo::from_socket_addr(&local)),
         None,
     ))
@@ -674,21 +678,8 @@ fn bind_local(path: PathBuf, backlog: i32) -> Result<Bound, Error> {
     let shown = path.to_string_lossy().into_owned();
     let fail =
         |e: io::Error| Error::system(&e, "listen", Some(shown.clone()), None, Style::Described);
-    let addr = crate::sys::local_path_addr(&path).map_err(fail)?;
-    let socket = RawSocket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
-    socket.bind(&addr).map_err(|e| {
-        // libuv reports a missing directory as EACCES (uv_pipe_bind), and so does Node.
-        if e.kind() == io::ErrorKind::NotFound {
-            fail(io::Error::from_raw_os_error(libc::EACCES))
-        } else {
-            fail(e)
-        }
-    })?;
-    if let Err(e) = socket.listen(backlog) {
-        crate::sys::remove_local_path(&path);
-        return Err(fail(e));
-    }
-    Ok((socket, Address::Path(shown.clone()), Some(path)))
+    let listener = crate::sys::bind_local(&path, backlog).map_err(fail)?;
+    Ok((listener, Address::Path(shown.clone()), Some(path)))
 }
 
 /// Listens on an already bound socket (a `TcpListener` or an fd).
@@ -699,12 +690,11 @@ fn adopt(socket: RawSocket, backlog: i32) -> Result<Bound, Error> {
     let local = socket.local_addr().map_err(fail)?;
     let address = match local.as_socket() {
         Some(addr) => Address::Inet(AddressInfo::from_socket_addr(&addr)),
-        None => Address::Path(
-            local
-                .as_pathname()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        ),
+        None => Address::Path(crate::sys::socket_path(&local).unwrap_or_default()),
     };
-    Ok((socket, address, None))
+    Ok((
+        crate::sys::socket_listener(socket).map_err(fail)?,
+        address,
+        None,
+    ))
 }

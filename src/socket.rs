@@ -11,11 +11,12 @@ use crate::io_threads::reader::ReadGate;
 use crate::io_threads::{self, connector, reader, writer};
 use crate::options::{ConnectOptions, ConnectTarget, SocketOptions};
 use crate::server::Server;
+use crate::sys::{Stream as RawSocket, StreamExt};
 use crate::timers;
 use crate::write_data::WriteData;
 use crate::write_queue::{WriteQueue, WriteShared};
 use parking_lot::{Mutex, MutexGuard};
-use socket2::{SockRef, Socket as RawSocket, TcpKeepalive};
+use socket2::TcpKeepalive;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
@@ -245,7 +246,7 @@ impl Socket {
         let gate;
         {
             let mut st = socket.lock();
-            st.is_local = stream.local_addr().map(|a| a.is_unix()).unwrap_or(false);
+            st.is_local = stream.is_local();
             st.remote = stream.peer_addr().ok().and_then(|a| a.as_socket());
             st.local = stream.local_addr().ok().and_then(|a| a.as_socket());
             st.stream = Some(Arc::clone(&stream));
@@ -1562,7 +1563,7 @@ fn send_queued_now(stream: &RawSocket, queue: &mut WriteQueue, until: u64) -> io
 }
 
 fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {
-    let socket = SockRef::from(stream);
+    let Some(socket) = stream.tcp() else { return };
     let _ = socket.set_keepalive(enable);
     let secs = delay.as_secs();
     if enable && secs > 0 {

@@ -2,7 +2,7 @@
 
 use crate::event::{HandleId, IoEvent};
 use crate::event_loop::LoopRef;
-use socket2::Socket as RawSocket;
+use crate::sys::{Listener, errno};
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +19,9 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// accepts one connection and closes it at once (the client sees its connection closed), takes the
 /// spare back, and goes on. If even that fails, or memory runs out, it pauses with an increasing
 /// back-off. It never exits because of them, and a server keeps serving once descriptors free up.
-pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleId, lref: LoopRef) {
+pub(crate) fn run(listener: Arc<Listener>, closed: Arc<AtomicBool>, id: HandleId, lref: LoopRef) {
     let mut backoff = Duration::from_millis(10);
-    let mut spare = std::fs::File::open("/dev/null").ok();
+    let mut spare = crate::sys::open_spare();
     loop {
         match listener.accept() {
             Ok((stream, _peer)) => {
@@ -36,21 +36,21 @@ pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleI
                     break;
                 }
                 match e.raw_os_error() {
-                    Some(libc::EMFILE | libc::ENFILE) if spare.is_some() => {
+                    Some(errno::EMFILE | errno::ENFILE) if spare.is_some() => {
                         drop(spare.take());
                         let shed = listener.accept();
-                        spare = std::fs::File::open("/dev/null").ok();
+                        spare = crate::sys::open_spare();
                         if shed.is_err() || spare.is_none() {
                             std::thread::sleep(backoff);
                             backoff = (backoff * 2).min(MAX_BACKOFF);
                         }
                         // The shed connection (if any) is closed here, when `shed` is dropped.
                     }
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                    Some(errno::EMFILE | errno::ENFILE | errno::ENOBUFS | errno::ENOMEM) => {
                         std::thread::sleep(backoff);
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         if spare.is_none() {
-                            spare = std::fs::File::open("/dev/null").ok();
+                            spare = crate::sys::open_spare();
                         }
                     }
                     _ if is_transient(&e) => {}
@@ -74,13 +74,13 @@ fn is_transient(e: &io::Error) -> bool {
     ) || matches!(
         e.raw_os_error(),
         Some(
-            libc::EPROTO
-                | libc::EPERM
-                | libc::ENETDOWN
-                | libc::EHOSTUNREACH
-                | libc::ENETUNREACH
-                | libc::EOPNOTSUPP
-                | libc::ETIMEDOUT
+            errno::EPROTO
+                | errno::EPERM
+                | errno::ENETDOWN
+                | errno::EHOSTUNREACH
+                | errno::ENETUNREACH
+                | errno::EOPNOTSUPP
+                | errno::ETIMEDOUT
         )
     )
 }

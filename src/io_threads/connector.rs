@@ -5,6 +5,7 @@ use crate::event::{HandleId, IoEvent};
 use crate::event_loop::LoopRef;
 use crate::io_threads::reader::{self, ReadGate};
 use crate::options::LookupFn;
+use crate::sys::Stream;
 use socket2::{Domain, Protocol, SockAddr, Socket as RawSocket, Type};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -60,7 +61,7 @@ fn connect(
     cancel: &AtomicBool,
     lref: &LoopRef,
     id: HandleId,
-) -> Result<RawSocket, Option<Error>> {
+) -> Result<Stream, Option<Error>> {
     match destination {
         Destination::Path(path) => {
             let shown = path.to_string_lossy().into_owned();
@@ -73,10 +74,11 @@ fn connect(
                     Style::HostPort,
                 ))
             };
-            let addr = crate::sys::local_path_addr(path).map_err(fail)?;
-            let socket = RawSocket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
-            attempt(&socket, &addr, cancel).map_err(|e| e.map(fail).unwrap_or(None))?;
-            Ok(socket)
+            match crate::sys::connect_local(path, cancel) {
+                Ok(stream) => Ok(stream),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(None),
+                Err(e) => Err(fail(e)),
+            }
         }
         Destination::Tcp {
             host,
@@ -90,7 +92,7 @@ fn connect(
             let mut first_error = None;
             for ip in addresses {
                 match connect_ip(ip, *port, *local_address, *local_port, cancel) {
-                    Ok(socket) => return Ok(socket),
+                    Ok(socket) => return Ok(crate::sys::socket_stream(socket)),
                     Err(None) => return Err(None),
                     Err(Some(error)) => {
                         if first_error.is_none() {

@@ -3,8 +3,8 @@
 use crate::error::Error;
 use crate::event::{HandleId, IoEvent};
 use crate::event_loop::LoopRef;
+use crate::sys::Stream as RawSocket;
 use parking_lot::Mutex;
-use socket2::Socket as RawSocket;
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -3,8 +3,8 @@
 use crate::error::Error;
 use crate::event::{HandleId, IoEvent};
 use crate::event_loop::LoopRef;
+use crate::sys::Stream as RawSocket;
 use crate::write_queue::{Chunk, WriteShared};
-use socket2::Socket as RawSocket;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::sync::Arc;

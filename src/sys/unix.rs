@@ -1,12 +1,63 @@
 //! Unix: errno table, non-blocking send, cancellable connect, unix socket paths.
 #![allow(unsafe_code)] // reason: poll(2) and send(2) flags are not exposed by socket2/std
 
-use super::ErrnoEntry;
-use socket2::{SockAddr, Socket};
+use super::{ErrnoEntry, StreamExt};
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// A connected stream: TCP or unix socket, both plain sockets here.
+pub(crate) type Stream = Socket;
+/// A listening socket.
+pub(crate) type Listener = Socket;
+
+/// The OS error numbers the acceptor tells apart.
+pub(crate) mod errno {
+    pub(crate) use libc::{
+        EHOSTUNREACH, EMFILE, ENETDOWN, ENETUNREACH, ENFILE, ENOBUFS, ENOMEM, EOPNOTSUPP, EPERM,
+        EPROTO, ETIMEDOUT,
+    };
+}
+
+impl StreamExt for Socket {
+    fn is_local(&self) -> bool {
+        self.local_addr().map(|a| a.is_unix()).unwrap_or(false)
+    }
+
+    fn tcp(&self) -> Option<SockRef<'_>> {
+        Some(SockRef::from(self))
+    }
+}
+
+/// The path of a unix socket address.
+pub(crate) fn socket_path(addr: &SockAddr) -> Option<String> {
+    addr.as_pathname().map(|p| p.to_string_lossy().into_owned())
+}
+
+/// A connected socket as a [`Stream`].
+#[inline]
+pub(crate) fn socket_stream(socket: Socket) -> Stream {
+    socket
+}
+
+/// A listening socket (TCP, or an adopted unix socket) as a [`Listener`].
+#[inline]
+pub(crate) fn socket_listener(socket: Socket) -> io::Result<Listener> {
+    Ok(socket)
+}
+
+/// Sets `SO_REUSEADDR` on a TCP socket about to listen (as libuv does on Unix: rebinding a port
+/// in TIME_WAIT).
+pub(crate) fn set_reuse_address(socket: &Socket) -> io::Result<()> {
+    socket.set_reuse_address(true)
+}
+
+/// The acceptor's spare descriptor, released to shed one connection when out of descriptors.
+pub(crate) fn open_spare() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
 
 /// Node's errno for `ENOTFOUND` (libuv's `UV_EAI_NONAME`).
 pub(crate) const EAI_NONAME_ERRNO: i32 = -3008;
@@ -162,6 +213,33 @@ pub(crate) fn local_path_addr(path: &Path) -> io::Result<SockAddr> {
             e
         }
     })
+}
+
+/// Connects to the unix socket at `path`, giving up soon after `cancel` is set (`Interrupted`).
+pub(crate) fn connect_local(path: &Path, cancel: &AtomicBool) -> io::Result<Stream> {
+    let addr = local_path_addr(path)?;
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    connect_cancellable(&socket, &addr, cancel)?;
+    Ok(socket)
+}
+
+/// Binds and listens on a unix socket path; an existing file is never removed (`EADDRINUSE`).
+pub(crate) fn bind_local(path: &Path, backlog: i32) -> io::Result<Listener> {
+    let addr = local_path_addr(path)?;
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    socket.bind(&addr).map_err(|e| {
+        // libuv reports a missing directory as EACCES (uv_pipe_bind), and so does Node.
+        if e.kind() == io::ErrorKind::NotFound {
+            io::Error::from_raw_os_error(libc::EACCES)
+        } else {
+            e
+        }
+    })?;
+    if let Err(e) = socket.listen(backlog) {
+        remove_local_path(path);
+        return Err(e);
+    }
+    Ok(socket)
 }
 
 /// Removes the socket file of a local server that we created (abstract names have none).

@@ -1,0 +1,193 @@
+//! TCP on Windows: a non-blocking socket (so `send_now` never blocks) whose blocking reads and
+//! writes are overlapped operations, cancellable from another thread; and a listener whose
+//! `accept` waits on an event that `wake_acceptor` can set.
+
+use super::overlapped::{Direction, Event, Kind, Outcome};
+use parking_lot::Mutex;
+use socket2::Socket;
+use std::io::{self, IoSlice};
+use std::net::Shutdown;
+use std::os::windows::io::AsRawSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use windows_sys::Win32::Foundation::{HANDLE, WAIT_OBJECT_0};
+use windows_sys::Win32::Networking::WinSock::{
+    FD_ACCEPT, SOCKET, SOCKET_ERROR, WSABUF, WSAEventSelect, WSAGetLastError, WSARecv, WSASend,
+};
+use windows_sys::Win32::System::Threading::{INFINITE, WaitForMultipleObjects};
+
+/// A connected TCP socket shared by a reader and a writer thread.
+pub(crate) struct TcpStream {
+    socket: Socket,
+    read: Direction,
+    write: Direction,
+}
+
+impl TcpStream {
+    /// Wraps a connected socket (made non-blocking: blocking calls here are overlapped).
+    pub(super) fn new(socket: Socket) -> TcpStream {
+        // Fails only for a socket that is not one; every later call then reports the error.
+        let _ = socket.set_nonblocking(true);
+        TcpStream {
+            socket,
+            read: Direction::new(),
+            write: Direction::new(),
+        }
+    }
+
+    pub(super) fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    fn raw(&self) -> SOCKET {
+        self.socket.as_raw_socket() as SOCKET
+    }
+
+    /// A blocking read; `Ok(0)` at end of stream.
+    pub(super) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let socket = self.raw();
+        let wsabuf = WSABUF {
+            len: buf.len().min(u32::MAX as usize) as u32,
+            buf: buf.as_mut_ptr(),
+        };
+        // SAFETY: the socket is open while `self` lives; `wsabuf` and the buffer it points to
+        // outlive the call, which waits for the operation to finish.
+        let outcome = unsafe {
+            self.read.run(socket as HANDLE, Kind::Socket, None, |ov| {
+                let mut flags = 0u32;
+                let rc = WSARecv(
+                    socket,
+                    &wsabuf,
+                    1,
+                    std::ptr::null_mut(),
+                    &mut flags,
+                    ov,
+                    None,
+                );
+                if rc == SOCKET_ERROR {
+                    WSAGetLastError() as u32
+                } else {
+                    0
+                }
+            })
+        };
+        match outcome {
+            Outcome::Done(result) => result,
+            Outcome::TimedOut => unreachable!("no timeout was given"),
+        }
+    }
+
+    /// A blocking gather write.
+    pub(super) fn write_vectored(&self, data: &[IoSlice<'_>]) -> io::Result<usize> {
+        let socket = self.raw();
+        // IoSlice is ABI-compatible with WSABUF on Windows (std documents it).
+        let bufs = data.as_ptr().cast::<WSABUF>();
+        let count = data.len().min(u32::MAX as usize) as u32;
+        // SAFETY: as in `read`; the slices outlive the call.
+        let outcome = unsafe {
+            self.write.run(socket as HANDLE, Kind::Socket, None, |ov| {
+                let rc = WSASend(socket, bufs, count, std::ptr::null_mut(), 0, ov, None);
+                if rc == SOCKET_ERROR {
+                    WSAGetLastError() as u32
+                } else {
+                    0
+                }
+            })
+        };
+        match outcome {
+            Outcome::Done(result) => result,
+            Outcome::TimedOut => unreachable!("no timeout was given"),
+        }
+    }
+
+    /// A send that never blocks (the socket is non-blocking).
+    pub(super) fn send_now(&self, data: &[u8]) -> io::Result<usize> {
+        self.socket.send(data)
+    }
+
+    /// `shutdown(2)`, which also wakes the thread blocked in that direction.
+    pub(super) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let result = self.socket.shutdown(how);
+        let handle = self.raw() as HANDLE;
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.read.cancel(handle);
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            self.write.cancel(handle);
+        }
+        result
+    }
+}
+
+/// A listening TCP socket whose `accept` can be woken.
+pub(crate) struct TcpListener {
+    socket: Socket,
+    /// Signalled by WinSock when a connection is waiting (`WSAEventSelect(FD_ACCEPT)`).
+    ready: Event,
+    /// Signalled by `wake`.
+    stop: Event,
+    stopped: AtomicBool,
+    accepting: Mutex<()>,
+}
+
+impl TcpListener {
+    /// Wraps a listening socket (`WSAEventSelect` makes it non-blocking).
+    pub(super) fn new(socket: Socket) -> io::Result<TcpListener> {
+        let ready = Event::new()?;
+        let stop = Event::new()?;
+        // SAFETY: both handles are valid; the event outlives the socket's association with it
+        // (the socket is dropped first, being declared first).
+        let rc = unsafe {
+            WSAEventSelect(
+                socket.as_raw_socket() as SOCKET,
+                ready.raw() as isize,
+                FD_ACCEPT as i32,
+            )
+        };
+        if rc == SOCKET_ERROR {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(TcpListener {
+            socket,
+            ready,
+            stop,
+            stopped: AtomicBool::new(false),
+            accepting: Mutex::new(()),
+        })
+    }
+
+    /// Blocks until a connection arrives (or `wake` is called: `ERROR_OPERATION_ABORTED`).
+    pub(super) fn accept(&self) -> io::Result<TcpStream> {
+        let _accepting = self.accepting.lock();
+        loop {
+            if self.stopped.load(Ordering::SeqCst) {
+                return Err(super::overlapped::aborted());
+            }
+            match self.socket.accept() {
+                Ok((socket, _)) => {
+                    // An accepted socket inherits the listener's event selection: drop it.
+                    // SAFETY: the socket is valid; a null event with no events clears the association.
+                    unsafe { WSAEventSelect(socket.as_raw_socket() as SOCKET, 0, 0) };
+                    return Ok(TcpStream::new(socket));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let events = [self.ready.raw(), self.stop.raw()];
+                    // SAFETY: both events are valid for our lifetime.
+                    let waited = unsafe { WaitForMultipleObjects(2, events.as_ptr(), 0, INFINITE) };
+                    if waited == WAIT_OBJECT_0 {
+                        // FD_ACCEPT is recorded again once accept() has been called.
+                        self.ready.reset();
+                    } else if waited != WAIT_OBJECT_0 + 1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Makes the blocked (and every later) `accept` return `ERROR_OPERATION_ABORTED`.
+    pub(super) fn wake(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.stop.set();
+    }
+}
