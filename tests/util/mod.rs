@@ -77,8 +77,15 @@ pub fn port_of(server: &nodenet::Server) -> u16 {
 static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh, short path for a unix socket in a fresh temp directory (removed by the OS; tests clean up).
+///
+/// On Windows, local sockets are named pipes: a fresh name under `\\.\pipe\` instead (nothing is
+/// created; removing its "parent directory" fails harmlessly).
 pub fn temp_socket_path(name: &str) -> PathBuf {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    if cfg!(windows) {
+        let id = std::process::id();
+        return PathBuf::from(format!(r"\\.\pipe\nodenet-{id}-{n}\{name}.sock"));
+    }
     let dir = std::env::temp_dir().join(format!("nodenet-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir.join(format!("{name}.sock"))
@@ -148,4 +155,22 @@ pub fn tcp_rx_queue(local_port: u16, remote_port: u16) -> Option<usize> {
             None
         }
     })
+}
+
+/// Node's errno for the error `code` on this platform: the negated errno on Linux, libuv's own
+/// numbers on Windows (`include/uv/errno.h`).
+pub fn errno(code: &str) -> i32 {
+    let (linux, windows) = match code {
+        "EACCES" => (-13, -4092),
+        "EADDRINUSE" => (-98, -4091),
+        "EADDRNOTAVAIL" => (-99, -4090),
+        "ECONNREFUSED" => (-111, -4078),
+        "ECONNRESET" => (-104, -4077),
+        "EINVAL" => (-22, -4071),
+        "ENOENT" => (-2, -4058),
+        "EPIPE" => (-32, -4047),
+        "ETIMEDOUT" => (-110, -4039),
+        other => panic!("util::errno: add {other}"),
+    };
+    if cfg!(windows) { windows } else { linux }
 }

@@ -200,6 +200,13 @@ pub(super) fn connect(path: &Path, cancel: &AtomicBool) -> io::Result<PipeStream
             if unsafe { WaitNamedPipeW(name.as_ptr(), BUSY_POLL.as_millis() as u32) } != 0 {
                 break;
             }
+            // Any failure but the timeout (the pipe went away, or Wine's ERROR_HANDLES_CLOSED
+            // when the last instance closes): open again, which gives the definitive answer
+            // (ENOENT for a pipe that is gone). Not at once, lest a wait that keeps failing spins.
+            if io::Error::last_os_error().raw_os_error() != Some(ERROR_SEM_TIMEOUT as i32) {
+                std::thread::sleep(Duration::from_millis(1));
+                break;
+            }
         }
     }
 }
