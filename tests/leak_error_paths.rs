@@ -167,6 +167,10 @@ fn wait_then(cond: impl Fn() -> bool + 'static, then: impl FnOnce() + 'static) {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "counts /proc/self/fd (under Wine: Wine's own descriptors too), and its local-socket echo relies on half-close, which pipes lack"
+)]
 fn servers_refused_connects_destroyed_writers_and_unix_sockets_leave_nothing_behind() {
     let threads_before = thread_count();
     let fds_before = fd_count();

@@ -1,6 +1,7 @@
 //! Unix (local) sockets: listen(path), accepted sockets' addresses, echo, file removal, EADDRINUSE
 //! on a stale file, connect errors, long paths, abstract names, Node as a peer
 //! (node-net-behaviors.md A 15-18, F 60).
+#![cfg(unix)] // unix sockets: files, abstract names, sun_path (Windows local sockets: tests/windows_pipes.rs)
 
 mod util;
 

@@ -17,6 +17,7 @@
 //!
 //! If a Node script fails, the loop is torn down (every tracked server and socket closed) so the
 //! test reports Node's output and our side's report at once instead of hanging.
+#![cfg(unix)] // needs Node as a child process (a Linux `node` cannot be started from Wine)
 
 mod util;
 

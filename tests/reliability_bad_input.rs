@@ -76,7 +76,7 @@ fn listen_on_an_address_of_another_host_is_an_eaddrnotavail_error_event() {
         server.listen((0, "192.0.2.1"));
         nodenet::run().unwrap();
         assert_eq!(
-            log.entries(),
+            util::linux_errnos(log.entries()),
             [
                 "EADDRNOTAVAIL Some(-99) Some(\"listen\") Some(\"192.0.2.1\") None None \
               | listen EADDRNOTAVAIL: address not available 192.0.2.1"

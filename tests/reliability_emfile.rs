@@ -8,6 +8,7 @@
 //! clients connecting one after the other, each sending "x" and reading with a 0.5 s timeout:
 //! 20 echoed, then `eof` (or `ConnectionResetError` for a client whose "x" arrived before the
 //! close) for the other 40, no 'error' event on the server, 0.17 s of CPU in 4 s.
+#![cfg(unix)] // needs RLIMIT_NOFILE and re-executed children (Unix)
 
 mod reliability_util;
 mod util;

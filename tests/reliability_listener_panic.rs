@@ -13,6 +13,10 @@ const CLIENTS: usize = 3;
 const PANIC_AFTER: usize = 256 * 1024;
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "counts /proc/self/fd, which under Wine includes descriptors Wine opens itself"
+)]
 fn a_panic_in_one_sockets_listener_mid_transfer_closes_every_handle_and_leaves_run() {
     util::with_deadline(util::LIMIT, || {
         let threads_before = util::thread_count();

@@ -13,6 +13,7 @@
 //! `NODENET_MAX_CONNECTIONS=n` changes the target (12,000), e.g. to probe past vm.max_map_count
 //! (65,530 by default: each thread takes 4 mappings, so the server sheds connections, accepting
 //! and closing them at once, from about 16,360 on; this test then fails as not all are echoed).
+#![cfg(unix)] // needs rlimits, /proc and re-executed children (Unix)
 
 mod reliability_util;
 mod util;

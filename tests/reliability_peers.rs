@@ -2,6 +2,7 @@
 //! one that sends a byte a second, one that half-closes and vanishes, and 5,000 connect/close
 //! cycles. The peers are plain std sockets on their own threads. Expected event orders are Node
 //! v20's, from the Node scripts quoted above each test (same server logic, a Python peer).
+#![cfg(unix)] // needs the reliability harness (tests/reliability_util: prctl, rlimits, /proc)
 
 mod reliability_util;
 mod util;

@@ -2,6 +2,7 @@
 //! peer's FIN, and server `close()` racing connections that are being accepted. Each test runs
 //! alone in a child process (this binary re-executed) so that it can check that the process's
 //! threads and fds are back to their baseline afterwards.
+#![cfg(unix)] // needs the reliability harness (tests/reliability_util: prctl, rlimits, /proc)
 
 mod reliability_util;
 mod util;

@@ -5,6 +5,7 @@
 //! The server runs in a child process (this test binary re-executed). Root ignores RLIMIT_NPROC,
 //! so a child running as root first becomes `nobody`; it then sets its soft RLIMIT_NPROC to 0
 //! (every `clone` fails with EAGAIN) and later back to the hard limit.
+#![cfg(unix)] // needs RLIMIT_NPROC and re-executed children (Unix)
 
 mod reliability_util;
 mod util;

@@ -141,7 +141,7 @@ fn eaddrinuse_is_an_error_event_with_node_fields() {
         });
         nodenet::run().unwrap();
         assert_eq!(
-            log.entries(),
+            util::linux_errnos(log.entries()),
             [
                 format!("EADDRINUSE Some(-98) Some(\"listen\") Some(\"::\") Some({port})"),
                 format!("listen EADDRINUSE: address already in use :::{port}"),

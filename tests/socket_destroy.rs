@@ -247,7 +247,7 @@ fn destroying_with_unread_data_in_the_kernel_sends_rst_and_the_peer_gets_econnre
         nodenet::run().unwrap();
         assert_eq!(of(&log, "S"), ["S close false"]);
         assert_eq!(
-            of(&log, "C"),
+            util::linux_errnos(of(&log, "C")),
             [
                 "C error ECONNRESET Some(-104) Some(\"read\") None None \"read ECONNRESET\"",
                 "C close true"
@@ -257,6 +257,10 @@ fn destroying_with_unread_data_in_the_kernel_sends_rst_and_the_peer_gets_econnre
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Wine closes a socket with unread data with a FIN, not a reset as Linux and Windows do"
+)]
 fn a_client_paused_before_connect_that_destroys_with_unread_data_resets_the_server_side() {
     util::with_deadline(util::LIMIT, || {
         let log = EventLog::new();
@@ -298,7 +302,7 @@ fn a_client_paused_before_connect_that_destroys_with_unread_data_resets_the_serv
         nodenet::run().unwrap();
         assert_eq!(of(&log, "C"), ["C close false"]);
         assert_eq!(
-            of(&log, "S"),
+            util::linux_errnos(of(&log, "S")),
             [
                 "S error ECONNRESET Some(-104) Some(\"read\") None None \"read ECONNRESET\"",
                 "S close true"

@@ -519,6 +519,10 @@ fn end_while_connecting_stays_opening_and_sends_data_and_fin_after_connect() {
 // ----- Node as the peer -------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs Node as a child process (a Linux `node` cannot be started from Wine)"
+)]
 fn node_server_sees_our_data_then_fin_and_its_write_in_end_reaches_us() {
     // A Node server (allowHalfOpen false) collects our data until 'end', writes in its 'end'
     // listener, then ends automatically. Node's own log of this run, with a Node client:
@@ -582,6 +586,10 @@ fn node_server_sees_our_data_then_fin_and_its_write_in_end_reaches_us() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "needs Node as a child process (a Linux `node` cannot be started from Wine)"
+)]
 fn node_client_that_ends_first_sees_finish_end_close_from_our_server() {
     // A Node client sends 'bye' and ends; our server (allowHalfOpen false) sees data, end,
     // finish, close(false) and the Node client sees finish, end, close(false).

@@ -25,6 +25,7 @@
 //!   a connection (the client's `connect` and the server's `connection` race in nodenet, and what
 //!   one side sees of the other's actions depends on when the kernel delivers it).
 //! - max_connections_one: groups server + conn, client, client2 (the two clients race).
+#![cfg(unix)] // needs Node as a child process (a Linux `node` cannot be started from Wine)
 
 mod util;
 

@@ -157,20 +157,43 @@ pub fn tcp_rx_queue(local_port: u16, remote_port: u16) -> Option<usize> {
     })
 }
 
+/// libuv's errno table for the codes the tests meet: (code, Linux errno, Windows errno).
+const ERRNOS: &[(&str, i32, i32)] = &[
+    ("EACCES", -13, -4092),
+    ("EADDRINUSE", -98, -4091),
+    ("EADDRNOTAVAIL", -99, -4090),
+    ("ECONNREFUSED", -111, -4078),
+    ("ECONNRESET", -104, -4077),
+    ("EINVAL", -22, -4071),
+    ("ENOENT", -2, -4058),
+    ("EPIPE", -32, -4047),
+    ("ETIMEDOUT", -110, -4039),
+];
+
+/// `text` with this platform's errno numbers replaced by Linux's, so that expected strings
+/// written from Node on Linux apply everywhere (the identity on Linux).
+pub fn linux_errno_text(text: &str) -> String {
+    if !cfg!(windows) {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for (_, linux, windows) in ERRNOS {
+        out = out.replace(&windows.to_string(), &linux.to_string());
+    }
+    out
+}
+
+/// [`linux_errno_text`] for every entry of an event log.
+pub fn linux_errnos(entries: Vec<String>) -> Vec<String> {
+    entries.iter().map(|e| linux_errno_text(e)).collect()
+}
+
 /// Node's errno for the error `code` on this platform: the negated errno on Linux, libuv's own
 /// numbers on Windows (`include/uv/errno.h`).
 pub fn errno(code: &str) -> i32 {
-    let (linux, windows) = match code {
-        "EACCES" => (-13, -4092),
-        "EADDRINUSE" => (-98, -4091),
-        "EADDRNOTAVAIL" => (-99, -4090),
-        "ECONNREFUSED" => (-111, -4078),
-        "ECONNRESET" => (-104, -4077),
-        "EINVAL" => (-22, -4071),
-        "ENOENT" => (-2, -4058),
-        "EPIPE" => (-32, -4047),
-        "ETIMEDOUT" => (-110, -4039),
-        other => panic!("util::errno: add {other}"),
-    };
-    if cfg!(windows) { windows } else { linux }
+    let (_, linux, windows) = ERRNOS
+        .iter()
+        .find(|(name, ..)| *name == code)
+        .unwrap_or_else(|| panic!("util::errno: add {code}"));
+    if cfg!(windows) { *windows } else { *linux }
 }

@@ -16,6 +16,9 @@ use std::os::windows::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use windows_sys::Wdk::Storage::FileSystem::{
+    FILE_PIPE_LOCAL_INFORMATION, FilePipeLocalInformation, NtQueryInformationFile,
+};
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE, ERROR_INVALID_NAME, ERROR_IO_PENDING,
     ERROR_NO_DATA, ERROR_OPERATION_ABORTED, ERROR_PATH_NOT_FOUND, ERROR_PIPE_BUSY,
@@ -27,7 +30,9 @@ use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
     PIPE_ACCESS_DUPLEX, ReadFile, WRITE_DAC, WriteFile,
 };
-use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
+use windows_sys::Win32::System::IO::{
+    CancelIoEx, GetOverlappedResult, IO_STATUS_BLOCK, OVERLAPPED,
+};
 use windows_sys::Win32::System::Pipes::{
     ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_TYPE_BYTE,
     PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
@@ -110,6 +115,9 @@ impl PipeStream {
                 })
             };
             match outcome {
+                // libuv starts its eof timer once the peer has read all we wrote (it flushes
+                // first): until then, silence does not count.
+                Outcome::TimedOut if !self.peer_read_everything() => continue,
                 Outcome::TimedOut => return Ok(0),
                 Outcome::Done(Ok(n)) => return Ok(n),
                 Outcome::Done(Err(e)) => match e.raw_os_error().map(|c| c as u32) {
@@ -120,6 +128,30 @@ impl PipeStream {
                 },
             }
         }
+    }
+
+    /// Whether the peer has read everything we wrote (our outbound buffer is empty); true when
+    /// it cannot be told: when the query fails, and when it reports no quota available at all,
+    /// which Wine always does (a full buffer on Windows then counts as read, as the timer did
+    /// before this check).
+    fn peer_read_everything(&self) -> bool {
+        // SAFETY: all-zero is a valid value of these plain C structs.
+        let mut info: FILE_PIPE_LOCAL_INFORMATION = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut status_block: IO_STATUS_BLOCK = unsafe { std::mem::zeroed() };
+        // SAFETY: the handle is open; `info` and `status_block` are valid for writes of their sizes.
+        let status = unsafe {
+            NtQueryInformationFile(
+                self.handle.0,
+                &mut status_block,
+                (&raw mut info).cast(),
+                std::mem::size_of::<FILE_PIPE_LOCAL_INFORMATION>() as u32,
+                FilePipeLocalInformation,
+            )
+        };
+        status != 0
+            || info.WriteQuotaAvailable == 0
+            || info.WriteQuotaAvailable >= info.OutboundQuota
     }
 
     /// A blocking write of the first non-empty slice (pipes have no gather write).
