@@ -120,6 +120,10 @@ fn on_connection(sock: Socket, server_closes: Rc<Cell<usize>>, errors: EventLog)
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "moves 2 GB through Wine's socket emulation (minutes under Wine, beyond the CI budget)"
+)]
 fn a_thousand_connections_leave_no_threads_or_fds_behind() {
     let threads_before = thread_count();
     let fds_before = fd_count();
