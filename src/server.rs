@@ -679,7 +679,7 @@ fn bind_local(path: PathBuf, backlog: i32) -> Result<Bound, Error> {
     socket.bind(&addr).map_err(|e| {
         // libuv reports a missing directory as EACCES (uv_pipe_bind), and so does Node.
         if e.kind() == io::ErrorKind::NotFound {
-            fail(io::Error::from_raw_os_error(libc::EACCES))
+            fail(crate::sys::missing_directory_error())
         } else {
             fail(e)
         }

@@ -2,85 +2,98 @@
 
 use crate::event::{HandleId, IoEvent};
 use crate::event_loop::LoopRef;
+use crate::sys::{self, AcceptFailure};
 use socket2::Socket as RawSocket;
-use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Longest pause after running out of file descriptors or memory.
+/// First and longest pause after running out of memory, or of fds with no spare to shed with.
+const MIN_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Accepts connections and sends them to the loop until `closed` is set (and the listener shut down).
 ///
 /// Errors that concern one connection (aborted, reset, interrupted) are skipped. When the process
-/// runs out of file descriptors, the acceptor sheds connections instead of spinning or leaving them
-/// to time out in the backlog (libuv's trick): it releases a spare descriptor it keeps for this,
-/// accepts one connection and closes it at once (the client sees its connection closed), takes the
-/// spare back, and goes on. If even that fails, or memory runs out, it pauses with an increasing
-/// back-off. It never exits because of them, and a server keeps serving once descriptors free up.
+/// runs out of file descriptors, the acceptor waits (without spinning) until a connection is
+/// pending, tries once more, and if descriptors are still short it sheds the pending connections
+/// (libuv's trick): it releases a descriptor kept in reserve, accepts and closes every pending
+/// connection (the clients see their connection closed), and takes the reserve back. If even that
+/// fails, or memory runs out, it pauses with an increasing back-off that closing the server cuts
+/// short. It never exits because of them, and a server keeps serving once descriptors free up.
 pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleId, lref: LoopRef) {
-    let mut backoff = Duration::from_millis(10);
-    let mut spare = std::fs::File::open("/dev/null").ok();
+    let mut backoff = MIN_BACKOFF;
+    let mut spare = sys::open_spare_fd();
+    // Set after an EMFILE once a connection is known to be pending: the next EMFILE sheds.
+    let mut shed_next = false;
     loop {
-        match listener.accept() {
+        let failure = match listener.accept() {
             Ok((stream, _peer)) => {
                 if closed.load(Ordering::Acquire) {
                     break;
                 }
-                backoff = Duration::from_millis(10);
+                backoff = MIN_BACKOFF;
+                shed_next = false;
                 lref.send(id, IoEvent::Accepted(stream));
+                continue;
             }
-            Err(e) => {
-                if closed.load(Ordering::Acquire) {
+            Err(e) => sys::accept_failure(&e),
+        };
+        if closed.load(Ordering::Acquire) {
+            break;
+        }
+        match failure {
+            AcceptFailure::OutOfFds if !shed_next => {
+                // Linux fails accept(2) with EMFILE before looking at the queue: wait for a client
+                // (or the shutdown that closing the server makes) instead of spinning, then retry
+                // in case descriptors were freed meanwhile.
+                if sys::wait_readable(&listener, None).is_err() {
                     break;
                 }
-                match e.raw_os_error() {
-                    Some(libc::EMFILE | libc::ENFILE) if spare.is_some() => {
-                        drop(spare.take());
-                        let shed = listener.accept();
-                        spare = std::fs::File::open("/dev/null").ok();
-                        if shed.is_err() || spare.is_none() {
-                            std::thread::sleep(backoff);
-                            backoff = (backoff * 2).min(MAX_BACKOFF);
-                        }
-                        // The shed connection (if any) is closed here, when `shed` is dropped.
-                    }
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
-                        std::thread::sleep(backoff);
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                        if spare.is_none() {
-                            spare = std::fs::File::open("/dev/null").ok();
-                        }
-                    }
-                    _ if is_transient(&e) => {}
-                    _ => {
-                        // The listener itself is broken (e.g. EBADF, EINVAL after an outside shutdown).
-                        break;
-                    }
+                shed_next = true;
+            }
+            AcceptFailure::OutOfFds => {
+                shed_next = false;
+                if spare.is_some() && shed_pending(&listener, &mut spare) {
+                    backoff = MIN_BACKOFF;
+                } else {
+                    pause(&mut backoff, &closed);
+                    spare = spare.or_else(sys::open_spare_fd);
                 }
             }
+            AcceptFailure::OutOfMemory => pause(&mut backoff, &closed),
+            AcceptFailure::Transient => {}
+            AcceptFailure::Fatal => break,
         }
     }
 }
 
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::Interrupted
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::WouldBlock
-    ) || matches!(
-        e.raw_os_error(),
-        Some(
-            libc::EPROTO
-                | libc::EPERM
-                | libc::ENETDOWN
-                | libc::EHOSTUNREACH
-                | libc::ENETUNREACH
-                | libc::EOPNOTSUPP
-                | libc::ETIMEDOUT
-        )
-    )
+/// Releases the spare descriptor, accepts and closes every pending connection, and takes the spare
+/// back. Returns whether the spare was taken back.
+fn shed_pending(listener: &RawSocket, spare: &mut Option<std::fs::File>) -> bool {
+    drop(spare.take());
+    // Only connections already pending: never block here, or the next client would be shed even
+    // if descriptors had been freed in the meantime.
+    while let Ok(true) = sys::wait_readable(listener, Some(Duration::ZERO)) {
+        match listener.accept() {
+            // Closed at once: the client sees its connection closed.
+            Ok((shed, _peer)) => drop(shed),
+            Err(_) => break,
+        }
+    }
+    *spare = sys::open_spare_fd();
+    spare.is_some()
+}
+
+/// Sleeps for `backoff` (doubling it up to the maximum), returning early once the server closes.
+fn pause(backoff: &mut Duration, closed: &AtomicBool) {
+    let until = Instant::now() + *backoff;
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    while !closed.load(Ordering::Acquire) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(MIN_BACKOFF));
+    }
 }

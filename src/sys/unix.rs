@@ -151,6 +151,75 @@ fn wait_writable(socket: &Socket, cancel: &AtomicBool) -> io::Result<()> {
     }
 }
 
+/// Waits until `socket` is readable (for a listener: a connection is pending, or it was shut
+/// down), at most `timeout` (`None`: no limit). Returns whether it became readable.
+pub(crate) fn wait_readable(socket: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let millis = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as libc::c_int);
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: socket.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is a valid, initialised pollfd for the duration of the call, and we pass a count of 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, millis) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// What a failed `accept` means for the acceptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AcceptFailure {
+    /// The process or system is out of file descriptors (`EMFILE`, `ENFILE`).
+    OutOfFds,
+    /// The kernel is short of memory or buffers (`ENOBUFS`, `ENOMEM`).
+    OutOfMemory,
+    /// The failure concerns one connection only (aborted, reset, interrupted, ...).
+    Transient,
+    /// The listener itself is broken (`EBADF`, `EINVAL` after an outside shutdown, ...).
+    Fatal,
+}
+
+/// Classifies an `accept` error.
+pub(crate) fn accept_failure(e: &io::Error) -> AcceptFailure {
+    match e.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE) => AcceptFailure::OutOfFds,
+        Some(libc::ENOBUFS | libc::ENOMEM) => AcceptFailure::OutOfMemory,
+        Some(
+            libc::EPROTO
+            | libc::EPERM
+            | libc::ENETDOWN
+            | libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::EOPNOTSUPP
+            | libc::ETIMEDOUT,
+        ) => AcceptFailure::Transient,
+        _ if matches!(
+            e.kind(),
+            io::ErrorKind::Interrupted
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::WouldBlock
+        ) =>
+        {
+            AcceptFailure::Transient
+        }
+        _ => AcceptFailure::Fatal,
+    }
+}
+
+/// A descriptor kept in reserve, released to shed connections when the process runs out of fds.
+pub(crate) fn open_spare_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
 /// The socket address of a local (unix) socket path; abstract names start with a NUL byte (Linux).
 ///
 /// A path that does not fit `sun_path` fails with `ENAMETOOLONG`.
@@ -208,4 +277,9 @@ pub(crate) fn adopt_socket_fd(fd: std::os::fd::RawFd) -> io::Result<Socket> {
     }
     // SAFETY: `fd` is an open stream socket (checked above); the caller hands its ownership to us.
     Ok(unsafe { Socket::from_raw_fd(fd) })
+}
+
+/// The error libuv (and so Node) reports for binding a local socket in a missing directory.
+pub(crate) fn missing_directory_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::EACCES)
 }
