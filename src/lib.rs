@@ -52,6 +52,8 @@ mod encoding;
 mod error;
 mod event;
 mod event_loop;
+#[doc(hidden)]
+pub mod fuzz_api;
 mod io_threads;
 mod ip;
 mod options;

@@ -39,6 +39,20 @@ struct PendingWrite {
     /// Made while connecting: a `close` listener added with it fails it if the connect never
     /// completes (Node's `once('close')` in `_writeGeneric`), in that listener's order.
     while_connecting: bool,
+    /// The connection (see `State::generation`) the write was made on.
+    generation: u64,
+}
+
+/// What `teardown` hands to the rest of a destroy.
+struct TornDown {
+    /// The server whose connection count goes down.
+    server: Option<Server>,
+    /// Bytes sent or being sent when the socket was destroyed.
+    sent_or_in_flight: u64,
+    never_connected: bool,
+    /// False for a socket that never had a handle (Node then emits `close` with no argument).
+    had_handle: bool,
+    generation: u64,
 }
 
 impl PendingWrite {
@@ -64,6 +78,9 @@ enum Phase {
 
 struct State {
     phase: Phase,
+    /// Counts reconnections after a destroy, so that the close of the old connection leaves the
+    /// new one alone.
+    generation: u64,
     stream: Option<Arc<RawSocket>>,
     is_local: bool,
     gate: Arc<ReadGate>,
@@ -189,6 +206,7 @@ impl Socket {
     fn build(lref: LoopRef, allow_half_open: bool, phase: Phase) -> Socket {
         let state = State {
             phase,
+            generation: 0,
             stream: None,
             is_local: false,
             gate: Arc::new(ReadGate::new(DEFAULT_HIGH_WATER_MARK)),
@@ -422,6 +440,7 @@ impl Socket {
     }
 
     fn reset_for_reconnect(&self, st: &mut State) {
+        st.generation += 1;
         st.gate = Arc::new(ReadGate::new(st.high_water_mark));
         st.write = new_write_shared();
         st.cancel = Arc::new(AtomicBool::new(false));
@@ -765,6 +784,7 @@ impl Socket {
         let high_water_mark = st.high_water_mark;
         let stream = st.stream.clone();
         let shared = Arc::clone(&st.write);
+        let generation = st.generation;
         self.touch(&mut st);
         drop(st);
 
@@ -841,6 +861,7 @@ impl Socket {
                     done_at,
                     callback,
                     while_connecting,
+                    generation,
                 });
             }
         } else {
@@ -1039,20 +1060,19 @@ impl Socket {
     }
 
     fn destroy_inner(&self, error: Option<Error>) {
-        let Some((server, in_flight, never_connected, had_handle)) = self.teardown() else {
+        let Some(mut torn) = self.teardown() else {
             return;
         };
-        if let Some(server) = server {
+        if let Some(server) = torn.server.take() {
             server.connection_closed();
         }
-        self.tick(move |s| s.finish_destroy(error, in_flight, never_connected, had_handle));
+        self.tick(move |s| s.finish_destroy(error, torn));
     }
 
     /// Marks the socket destroyed and releases its OS resources: the reader and writer threads are
     /// woken and exit, the fd closes when the last of them lets go of it. Returns `None` if the
-    /// socket was already destroyed, else the server to tell, the bytes sent or in flight, and
-    /// whether the socket never connected.
-    fn teardown(&self) -> Option<(Option<Server>, u64, bool, bool)> {
+    /// socket was already destroyed.
+    fn teardown(&self) -> Option<TornDown> {
         let mut st = self.lock();
         if st.destroyed {
             return None;
@@ -1081,21 +1101,34 @@ impl Socket {
         if !st.remote_cached {
             st.remote = None;
         }
-        Some((st.server.take(), in_flight, never_connected, had_handle))
+        Some(TornDown {
+            server: st.server.take(),
+            sent_or_in_flight: in_flight,
+            never_connected,
+            had_handle,
+            generation: st.generation,
+        })
     }
 
-    fn finish_destroy(
-        &self,
-        error: Option<Error>,
-        sent_or_in_flight: u64,
-        never_connected: bool,
-        had_handle: bool,
-    ) {
-        let timer = {
+    fn finish_destroy(&self, error: Option<Error>, torn: TornDown) {
+        let TornDown {
+            sent_or_in_flight,
+            never_connected,
+            had_handle,
+            generation,
+            ..
+        } = torn;
+        // Connected again since (destroy() then connect() in one tick): the timer, write queue
+        // and registration belong to the new connection.
+        let (timer, reconnected) = {
             let mut st = self.lock();
-            // Queued writes that were never dispatched are dropped and no longer count as written.
-            st.write.lock().accepted = sent_or_in_flight;
-            st.timer.take()
+            if st.generation == generation {
+                // Queued writes that were never dispatched are dropped and no longer count as written.
+                st.write.lock().accepted = sent_or_in_flight;
+                (st.timer.take(), false)
+            } else {
+                (None, true)
+            }
         };
         if let Some(timer) = timer {
             timers::remove_timer(timer);
@@ -1103,7 +1136,13 @@ impl Socket {
         let local = self.existing_local();
         let mut before_connect = Vec::new();
         if let Some(local) = &local {
-            let callbacks: Vec<_> = local.write_callbacks.borrow_mut().drain(..).collect();
+            let callbacks: Vec<_> = {
+                let mut all = local.write_callbacks.borrow_mut();
+                let (old, new): (Vec<_>, Vec<_>) =
+                    all.drain(..).partition(|p| p.generation == generation);
+                *all = new.into();
+                old
+            };
             for pending in callbacks {
                 if never_connected && pending.while_connecting {
                     continue; // its `close` listener reports it
@@ -1119,7 +1158,9 @@ impl Socket {
                     callback(self, Some(&Error::stream_destroyed("write")));
                 }
             }
-            local.buffer.borrow_mut().clear();
+            if !reconnected {
+                local.buffer.borrow_mut().clear();
+            }
         }
         // Node quirk: a socket that never had a handle emits `close` without an argument (falsy).
         let had_error = error.is_some() && had_handle;
@@ -1130,7 +1171,7 @@ impl Socket {
         let socket = self.clone();
         with_loop(|lp| {
             lp.on_close_phase(Box::new(move || {
-                socket.emit_close(local, had_error, before_connect)
+                socket.emit_close(local, had_error, before_connect, generation)
             }))
         });
     }
@@ -1140,16 +1181,24 @@ impl Socket {
         local: Option<Rc<SocketLocal>>,
         had_error: bool,
         before_connect: Vec<WriteCallback>,
+        generation: u64,
     ) {
         // Detach first, so that a listener may connect the socket again (it then gets a fresh
-        // registration and fresh listener lists).
-        {
+        // registration and fresh listener lists). A socket connected again since its destroy
+        // keeps the new connection's registration.
+        let detach = {
             let mut st = self.lock();
-            st.pipes = Arc::new(Vec::new());
-            st.drain_waiters.clear();
-            st.attached = false;
+            let detach = st.generation == generation;
+            if detach {
+                st.pipes = Arc::new(Vec::new());
+                st.drain_waiters.clear();
+                st.attached = false;
+            }
+            detach
+        };
+        if detach {
+            with_loop(|lp| lp.unregister_handle(self.core.id));
         }
-        with_loop(|lp| lp.unregister_handle(self.core.id));
         if let Some(local) = &local {
             local.close.emit(|f| f(self, had_error));
         }
@@ -1158,7 +1207,7 @@ impl Socket {
         }
         // Connected again from a close listener: the listeners stay, as in Node. Otherwise they
         // are dropped, so that a listener capturing its own socket does not leak.
-        let reconnected = self.lock().attached;
+        let reconnected = !detach || self.lock().attached;
         if !reconnected {
             with_loop(|lp| lp.remove_local(self.core.id));
             if let Some(local) = &local {
@@ -1572,7 +1621,11 @@ fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {
 
 impl Dispatch for Socket {
     fn abandon(&self) {
-        if let Some((Some(server), ..)) = self.teardown() {
+        if let Some(TornDown {
+            server: Some(server),
+            ..
+        }) = self.teardown()
+        {
             server.connection_abandoned();
         }
         let mut st = self.lock();
