@@ -187,6 +187,12 @@ impl Loop {
         self.ticks.borrow_mut().push_back(task);
     }
 
+    /// Queues `task` ahead of every queued tick: for what Node throws synchronously, which
+    /// happens before anything the current code had queued.
+    pub(crate) fn next_tick_first(&self, task: Box<dyn FnOnce()>) {
+        self.ticks.borrow_mut().push_front(task);
+    }
+
     /// Queues `task` for the immediate phase (Node's `setImmediate`); it keeps the loop alive.
     pub(crate) fn immediate(&self, task: Box<dyn FnOnce()>) {
         self.immediates.borrow_mut().push_back(task);

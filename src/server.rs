@@ -165,9 +165,26 @@ impl Server {
         let options = target.into();
         {
             let st = self.lock();
+            // Node v20 looks a host up before it checks for a handle: a second listen with a host
+            // made while the first one's lookup is pending binds nothing more and fails nothing.
+            if st.binding.is_some() && options.host.is_some() {
+                return self;
+            }
             if st.listening.is_some() || st.binding.is_some() {
                 drop(st);
-                self.tick(|s| s.emit_error(Error::already_listening()));
+                // Node throws here: the error comes before anything queued so far (such as the
+                // first listen's `listening`), yet after the current listener, so that an `error`
+                // listener added right after this call still gets it.
+                if self.core.lref.is_current() {
+                    let server = self.clone();
+                    with_loop(|lp| {
+                        lp.next_tick_first(Box::new(move || {
+                            server.emit_error(Error::already_listening())
+                        }))
+                    });
+                } else {
+                    self.tick(|s| s.emit_error(Error::already_listening()));
+                }
                 return self;
             }
         }
