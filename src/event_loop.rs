@@ -9,7 +9,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How many ready events one wake-up dispatches before timers and immediates get a turn.
@@ -50,9 +51,39 @@ pub(crate) fn with_loop<R>(f: impl FnOnce(&Loop) -> R) -> R {
 pub(crate) struct LoopRef {
     id: u64,
     tx: Sender<Event>,
+    /// Operations in progress on other threads that will queue work for the loop (see `hold`).
+    holds: Arc<AtomicUsize>,
+}
+
+/// Keeps a loop from ending while another thread changes a handle's state and queues the task
+/// that follows up on it (see [`LoopRef::hold`]).
+pub(crate) struct Hold(Option<LoopRef>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(lref) = self.0.take() {
+            lref.holds.fetch_sub(1, Ordering::SeqCst);
+            // The loop may be waiting for events because of this hold: wake it to look again.
+            let _ = lref.tx.send(Event::Task(Box::new(|| {})));
+        }
+    }
 }
 
 impl LoopRef {
+    /// Keeps the loop alive until the returned guard is dropped, when called from another thread
+    /// (on the loop's own thread there is no race and it does nothing).
+    ///
+    /// Take it before a change that makes a handle stop keeping the loop alive and drop it after
+    /// the task that follows up (e.g. the `close` event) was queued: otherwise the loop could see
+    /// the handle inactive and the channel still empty, and `run()` would return early.
+    pub(crate) fn hold(&self) -> Hold {
+        if self.is_current() {
+            return Hold(None);
+        }
+        self.holds.fetch_add(1, Ordering::SeqCst);
+        Hold(Some(self.clone()))
+    }
+
     /// Whether the calling thread is this loop's thread.
     pub(crate) fn is_current(&self) -> bool {
         CURRENT_LOOP_ID.with(|id| id.get()) == self.id
@@ -120,7 +151,11 @@ impl Loop {
         let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
         CURRENT_LOOP_ID.with(|current| current.set(id));
         Loop {
-            lref: LoopRef { id, tx },
+            lref: LoopRef {
+                id,
+                tx,
+                holds: Arc::new(AtomicUsize::new(0)),
+            },
             rx,
             handles: RefCell::new(HashMap::new()),
             locals: RefCell::new(HashMap::new()),
@@ -318,10 +353,14 @@ impl Loop {
     }
 
     fn alive(&self) -> bool {
+        // The order matters for `Hold`: another thread takes a hold, makes a handle inactive,
+        // queues a task, then lets the hold go. Looking at the handles, then the holds, then the
+        // channel, the loop sees at least one of them.
         self.refs.get() > 0
             || self.has_pending_work()
-            || !self.rx.is_empty()
             || self.handles.borrow().values().any(|h| h.keeps_alive())
+            || self.lref.holds.load(Ordering::SeqCst) > 0
+            || !self.rx.is_empty()
     }
 
     fn has_pending_work(&self) -> bool {

@@ -385,6 +385,7 @@ impl Server {
     }
 
     fn close_inner(&self, _: Option<()>) -> &Self {
+        let _hold = self.core.lref.hold();
         let running = self.stop_listening();
         let emit_now = {
             let mut st = self.lock();

@@ -1060,6 +1060,7 @@ impl Socket {
     }
 
     fn destroy_inner(&self, error: Option<Error>) {
+        let _hold = self.core.lref.hold();
         let Some(mut torn) = self.teardown() else {
             return;
         };
