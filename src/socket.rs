@@ -527,7 +527,7 @@ impl Socket {
         queue.request_end = first_end;
         if let Err(e) = send_queued_now(&stream, &mut queue, first_end) {
             drop(queue);
-            self.destroy_inner(Some(Error::from_io(&e, "write")));
+            self.destroy_inner(Some(self.attribute_reset(Error::from_io(&e, "write"))));
             return;
         }
         queue.complete_requests();
@@ -537,7 +537,7 @@ impl Socket {
         let accepted = queue.accepted;
         if let Err(e) = send_queued_now(&stream, &mut queue, accepted) {
             drop(queue);
-            self.destroy_inner(Some(Error::from_io(&e, "write")));
+            self.destroy_inner(Some(self.attribute_reset(Error::from_io(&e, "write"))));
             return;
         }
         queue.complete_requests();
@@ -662,6 +662,43 @@ impl Socket {
         }
         let local = self.existing_local();
         self.maybe_emit_end(local.as_deref());
+    }
+
+    /// Whether writes are under way (or the writer failed): a reset then belongs to the write side.
+    fn writing(st: &State) -> bool {
+        let queue = st.write.lock();
+        queue.failed || queue.in_flight > 0 || !queue.chunks.is_empty()
+    }
+
+    /// A peer's reset wakes the reader and the writer thread at once; the kernel gives the
+    /// `ECONNRESET` to whichever asks first, and the other sees end-of-stream (reader) or `EPIPE`
+    /// (writer). Node, with one thread, reports `write ECONNRESET` when writes are pending and
+    /// `read ECONNRESET` otherwise; this puts the reset on the side Node would.
+    fn attribute_reset(&self, error: Error) -> Error {
+        let st = self.lock();
+        let reset = match error.syscall() {
+            Some("read") => error.code() == "ECONNRESET" && Self::writing(&st),
+            Some("write") => {
+                error.code() == "EPIPE"
+                    && !st.eof
+                    && st.stream.as_deref().is_some_and(crate::sys::was_reset)
+            }
+            _ => false,
+        };
+        if reset {
+            Error::from_io(&crate::sys::connection_reset_error(), "write")
+        } else {
+            error
+        }
+    }
+
+    /// End-of-stream from the reader after the writer took the reset's `ECONNRESET` (see
+    /// `attribute_reset`): the writer's error reports it, and no `end` comes.
+    fn reset_reported_by_writer(&self) -> bool {
+        let st = self.lock();
+        !st.destroyed
+            && Self::writing(&st)
+            && st.stream.as_deref().is_some_and(crate::sys::was_reset)
     }
 
     fn maybe_emit_end(&self, local: Option<&SocketLocal>) {
@@ -805,7 +842,7 @@ impl Socket {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => {
                     drop(queue);
-                    let error = Error::from_io(&e, "write");
+                    let error = self.attribute_reset(Error::from_io(&e, "write"));
                     if let Some(callback) = callback {
                         self.callback_later(callback, Some(error.clone()));
                     }
@@ -1664,13 +1701,16 @@ impl Dispatch for Socket {
         match event {
             IoEvent::Data(bytes) => self.handle_data(bytes),
             IoEvent::Flushed => self.handle_flushed(),
+            IoEvent::Eof if self.reset_reported_by_writer() => {}
             IoEvent::Eof => self.handle_eof(),
             IoEvent::Connected(stream) => self.handle_connected(stream),
             IoEvent::Lookup(result, host) => self.emit_lookup(result, host),
             IoEvent::Finished => self.handle_finished(),
-            IoEvent::ConnectFailed(error)
-            | IoEvent::ReadFailed(error)
-            | IoEvent::WriteFailed(error) => self.destroy_inner(Some(error)),
+            IoEvent::ReadFailed(error) | IoEvent::WriteFailed(error) => {
+                let error = self.attribute_reset(error);
+                self.destroy_inner(Some(error))
+            }
+            IoEvent::ConnectFailed(error) => self.destroy_inner(Some(error)),
             IoEvent::Accepted(..) => debug_assert!(false, "a socket got an accept event"),
         }
     }

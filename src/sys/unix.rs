@@ -283,3 +283,37 @@ pub(crate) fn adopt_socket_fd(fd: std::os::fd::RawFd) -> io::Result<Socket> {
 pub(crate) fn missing_directory_error() -> io::Error {
     io::Error::from_raw_os_error(libc::EACCES)
 }
+
+/// The error a connection reset by the peer gives (`ECONNRESET`).
+pub(crate) fn connection_reset_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::ECONNRESET)
+}
+
+/// Whether a TCP connection was reset: the kernel has moved it to `CLOSE` (Linux's `TCP_INFO`)
+/// while we still hold it. False for other sockets and where this cannot be known.
+pub(crate) fn was_reset(socket: &Socket) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::AsRawFd;
+        const TCP_CLOSE: u8 = 7;
+        // SAFETY: an all-zero tcp_info is a valid value of this plain C struct.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: `info` and `len` are valid for writes of the sizes given.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&raw mut info).cast(),
+                &mut len,
+            )
+        };
+        rc == 0 && len > 0 && info.tcpi_state == TCP_CLOSE
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = socket;
+        false
+    }
+}
