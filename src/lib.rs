@@ -71,7 +71,7 @@ pub use event_loop::{LoopHandle, current_loop, run};
 pub use io_threads::set_thread_stack_size;
 pub use ip::{is_ip, is_ipv4, is_ipv6};
 pub use options::{ConnectOptions, ListenOptions, ServerOptions, SocketOptions};
-pub use server::Server;
+pub use server::{DropInfo, Server};
 pub use socket::Socket;
 pub use timers::{Timer, set_immediate, set_timeout};
 pub use write_data::WriteData;

@@ -25,6 +25,10 @@ pub(crate) const DEFAULT_BACKLOG: u32 = 511;
 pub struct ServerOptions {
     pub(crate) allow_half_open: bool,
     pub(crate) pause_on_connect: bool,
+    pub(crate) no_delay: bool,
+    pub(crate) keep_alive: bool,
+    pub(crate) keep_alive_initial_delay: Duration,
+    pub(crate) high_water_mark: Option<usize>,
 }
 
 impl ServerOptions {
@@ -37,6 +41,45 @@ impl ServerOptions {
     /// Accepted sockets start paused: nothing is read until `resume()`; default false.
     pub fn pause_on_connect(mut self, pause: bool) -> Self {
         self.pause_on_connect = pause;
+        self
+    }
+
+    /// Turns Nagle's algorithm off on every accepted socket (Node's `noDelay`); default false,
+    /// which leaves the OS default (Nagle on).
+    ///
+    /// ```
+    /// let options = nodenet::ServerOptions::default().no_delay(true);
+    /// # drop(options);
+    /// ```
+    pub fn no_delay(mut self, no_delay: bool) -> Self {
+        self.no_delay = no_delay;
+        self
+    }
+
+    /// Enables TCP keep-alive on every accepted socket (Node's `keepAlive`); default false.
+    pub fn keep_alive(mut self, enable: bool) -> Self {
+        self.keep_alive = enable;
+        self
+    }
+
+    /// The idle time before the first keep-alive probe, rounded down to whole seconds (Node's
+    /// `keepAliveInitialDelay`); zero, the default, keeps the OS default. Only used with
+    /// [`ServerOptions::keep_alive`].
+    pub fn keep_alive_initial_delay(mut self, delay: Duration) -> Self {
+        self.keep_alive_initial_delay = delay;
+        self
+    }
+
+    /// The high-water mark of accepted sockets, for both reading and writing (Node's
+    /// `highWaterMark`, default 16 KiB): `write()` returns false past it, and a paused or slow
+    /// reader stops reading about this much ahead.
+    ///
+    /// ```
+    /// let options = nodenet::ServerOptions::default().high_water_mark(64 * 1024);
+    /// # drop(options);
+    /// ```
+    pub fn high_water_mark(mut self, bytes: usize) -> Self {
+        self.high_water_mark = Some(bytes);
         self
     }
 }
@@ -70,6 +113,8 @@ pub struct ListenOptions {
     pub(crate) host: Option<String>,
     pub(crate) backlog: u32,
     pub(crate) exclusive: bool,
+    pub(crate) ipv6_only: bool,
+    pub(crate) reuse_port: bool,
 }
 
 impl Default for ListenOptions {
@@ -86,6 +131,8 @@ impl ListenOptions {
             host: None,
             backlog: DEFAULT_BACKLOG,
             exclusive: false,
+            ipv6_only: false,
+            reuse_port: false,
         }
     }
 
@@ -115,6 +162,26 @@ impl ListenOptions {
     /// Sets the `listen(2)` backlog (default 511).
     pub fn backlog(mut self, backlog: u32) -> Self {
         self.backlog = backlog;
+        self
+    }
+
+    /// Listens on IPv6 only (Node's `ipv6Only`): without it, a server on `::` (the default with no
+    /// host) also takes IPv4 connections, as IPv4-mapped addresses.
+    ///
+    /// ```
+    /// let options = nodenet::ListenOptions::port(0).host("::").ipv6_only(true);
+    /// # drop(options);
+    /// ```
+    pub fn ipv6_only(mut self, ipv6_only: bool) -> Self {
+        self.ipv6_only = ipv6_only;
+        self
+    }
+
+    /// Sets `SO_REUSEPORT` (Node's `reusePort`, v22.12+): several sockets, in this process or
+    /// others, may listen on the same port and the kernel spreads connections across them. Off by
+    /// default. Not available on every platform: there, `listen` fails with the OS error.
+    pub fn reuse_port(mut self, reuse_port: bool) -> Self {
+        self.reuse_port = reuse_port;
         self
     }
 

@@ -1,6 +1,6 @@
 //! `Server`: Node's `net.Server`: listen, accept into `Socket`s, close, count connections.
 
-use crate::address::{Address, AddressInfo};
+use crate::address::{Address, AddressInfo, Family};
 use crate::emitter::Listeners;
 use crate::error::{Error, Style};
 use crate::event::{HandleId, IoEvent};
@@ -80,11 +80,64 @@ type ErrorListener = dyn FnMut(&Server, &Error);
 
 /// Loop-side state of a server: its listeners.
 #[derive(Default)]
+type DropListener = dyn FnMut(&Server, &DropInfo);
+
 pub(crate) struct ServerLocal {
     listening: Listeners<ServerListener>,
     connection: Listeners<dyn FnMut(Socket)>,
+    drop: Listeners<DropListener>,
     close: Listeners<ServerListener>,
     error: Listeners<ErrorListener>,
+}
+
+/// The connection a server turned away (the argument of [`Server::on_drop`]), as Node's `drop`
+/// event describes it.
+///
+/// For a local (unix) socket server, Node passes `undefined`: here the addresses are empty, the
+/// ports 0 and the families IPv4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DropInfo {
+    /// The server side's address (e.g. `"::ffff:127.0.0.1"` on a dual-stack server).
+    pub local_address: String,
+    /// The server side's port.
+    pub local_port: u16,
+    /// The family of `local_address`.
+    pub local_family: Family,
+    /// The client's address.
+    pub remote_address: String,
+    /// The client's port.
+    pub remote_port: u16,
+    /// The family of `remote_address`.
+    pub remote_family: Family,
+}
+
+impl DropInfo {
+    fn of(stream: &RawSocket) -> DropInfo {
+        let describe = |addr: Option<SocketAddr>| match addr {
+            Some(addr) => (
+                addr.ip().to_string(),
+                addr.port(),
+                if addr.is_ipv4() {
+                    Family::IPv4
+                } else {
+                    Family::IPv6
+                },
+            ),
+            None => (String::new(), 0, Family::IPv4),
+        };
+        let (local_address, local_port, local_family) =
+            describe(stream.local_addr().ok().and_then(|a| a.as_socket()));
+        let (remote_address, remote_port, remote_family) =
+            describe(stream.peer_addr().ok().and_then(|a| a.as_socket()));
+        DropInfo {
+            local_address,
+            local_port,
+            local_family,
+            remote_address,
+            remote_port,
+            remote_family,
+        }
+    }
 }
 
 impl Server {
@@ -189,6 +242,10 @@ impl Server {
             }
         }
         let backlog = options.backlog.min(i32::MAX as u32) as i32;
+        let flags = TcpFlags {
+            ipv6_only: options.ipv6_only,
+            reuse_port: options.reuse_port,
+        };
         match options.target {
             ListenTarget::Missing => {
                 self.tick(|s| {
@@ -199,8 +256,8 @@ impl Server {
                 });
             }
             ListenTarget::Port(port) => match options.host {
-                None => self.finish_bind(bind_tcp(None, port, backlog)),
-                Some(host) => self.listen_on_host(host, port, backlog),
+                None => self.finish_bind(bind_tcp(None, port, backlog, flags)),
+                Some(host) => self.listen_on_host(host, port, backlog, flags),
             },
             ListenTarget::Path(path) => self.finish_bind(bind_local(path, backlog)),
             ListenTarget::Listener(listener) => {
@@ -217,7 +274,7 @@ impl Server {
         self
     }
 
-    fn listen_on_host(&self, host: String, port: u16, backlog: i32) {
+    fn listen_on_host(&self, host: String, port: u16, backlog: i32, flags: TcpFlags) {
         let attempt = {
             let mut st = self.lock();
             st.attempts += 1;
@@ -226,7 +283,7 @@ impl Server {
         };
         self.sync_ref();
         if let Ok(ip) = host.parse::<IpAddr>() {
-            self.tick(move |s| s.bind_resolved(attempt, Ok(ip), port, backlog));
+            self.tick(move |s| s.bind_resolved(attempt, Ok(ip), port, backlog, flags));
             return;
         }
         let server = self.clone();
@@ -241,12 +298,14 @@ impl Server {
                     .map(|a| a.ip())
                     .ok_or_else(|| Error::not_found(&host));
                 let lref = server.core.lref.clone();
-                lref.schedule(move || server.bind_resolved(attempt, resolved, port, backlog));
+                lref.schedule(move || {
+                    server.bind_resolved(attempt, resolved, port, backlog, flags)
+                });
             },
         );
         if let Err(e) = spawned {
             let error = Error::from_io(&e, "getaddrinfo");
-            self.tick(move |s| s.bind_resolved(attempt, Err(error), port, backlog));
+            self.tick(move |s| s.bind_resolved(attempt, Err(error), port, backlog, flags));
         }
     }
 
@@ -256,6 +315,7 @@ impl Server {
         resolved: Result<IpAddr, Error>,
         port: u16,
         backlog: i32,
+        flags: TcpFlags,
     ) {
         {
             let mut st = self.lock();
@@ -265,7 +325,7 @@ impl Server {
             st.binding = None;
         }
         match resolved {
-            Ok(ip) => self.finish_bind(bind_tcp(Some(ip), port, backlog)),
+            Ok(ip) => self.finish_bind(bind_tcp(Some(ip), port, backlog, flags)),
             Err(error) => {
                 self.sync_ref();
                 self.emit_error(error);
@@ -473,17 +533,19 @@ impl Server {
             if let Some(max) = st.max_connections
                 && st.connections >= max
             {
+                drop(st);
+                let info = DropInfo::of(&stream);
+                // Closed before `drop` is emitted, as in Node: the client sees its connection end.
+                drop(stream);
+                if let Some(local) = self.existing_local() {
+                    local.drop.emit(|f| f(self, &info));
+                }
                 return;
             }
             st.connections += 1;
             st.options.clone()
         };
-        let accepted = Socket::accepted(
-            stream,
-            self,
-            options.allow_half_open,
-            options.pause_on_connect,
-        );
+        let accepted = Socket::accepted(stream, self, &options);
         match accepted {
             Some(socket) => {
                 if let Some(local) = self.existing_local() {
@@ -571,6 +633,21 @@ impl Server {
         self
     }
 
+    /// Adds a `drop` listener: a connection was turned away because of
+    /// [`Server::set_max_connections`] (accepted, then closed at once; the client sees `end`).
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| { socket.end(); });
+    /// server.set_max_connections(Some(100)).on_drop(|_, info| {
+    ///     eprintln!("dropped {}:{}", info.remote_address, info.remote_port);
+    /// });
+    /// # server.close();
+    /// ```
+    pub fn on_drop(&self, f: impl FnMut(&Server, &DropInfo) + 'static) -> &Self {
+        self.local().drop.add(Box::new(f));
+        self
+    }
+
     /// Adds an `error` listener (listen errors). Without one, an error makes `run()` return it.
     pub fn on_error(&self, f: impl FnMut(&Server, &Error) + 'static) -> &Self {
         self.local().error.add(Box::new(f));
@@ -644,7 +721,14 @@ fn listen_error(e: &io::Error, ip: Option<IpAddr>, port: u16) -> Error {
 }
 
 /// Binds and listens on `ip:port`; without an IP, on `[::]` dual stack (or `0.0.0.0` without IPv6).
-fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error> {
+/// Socket options of a TCP listener from `ListenOptions`.
+#[derive(Clone, Copy, Debug)]
+struct TcpFlags {
+    ipv6_only: bool,
+    reuse_port: bool,
+}
+
+fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32, flags: TcpFlags) -> Result<Bound, Error> {
     let (socket, addr) = match ip {
         Some(ip) => {
             let addr = SocketAddr::new(ip, port);
@@ -656,7 +740,7 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error>
         None => match RawSocket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)) {
             Ok(socket) => {
                 socket
-                    .set_only_v6(false)
+                    .set_only_v6(flags.ipv6_only)
                     .map_err(|e| listen_error(&e, None, port))?;
                 (
                     socket,
@@ -673,6 +757,12 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error>
     };
     let fail = |e: io::Error| listen_error(&e, Some(addr.ip()), port);
     socket.set_reuse_address(true).map_err(fail)?;
+    if flags.ipv6_only && addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(fail)?;
+    }
+    if flags.reuse_port {
+        crate::sys::set_reuse_port(&socket).map_err(fail)?;
+    }
     socket.bind(&addr.into()).map_err(fail)?;
     socket.listen(backlog).map_err(fail)?;
     let local = socket

@@ -9,7 +9,7 @@ use crate::event_loop::{Dispatch, LoopRef, next_handle_id, with_loop};
 use crate::io_threads::connector::{ConnectJob, Destination};
 use crate::io_threads::reader::ReadGate;
 use crate::io_threads::{self, connector, reader, writer};
-use crate::options::{ConnectOptions, ConnectTarget, SocketOptions};
+use crate::options::{ConnectOptions, ConnectTarget, ServerOptions, SocketOptions};
 use crate::server::Server;
 use crate::timers;
 use crate::write_data::WriteData;
@@ -113,6 +113,8 @@ struct State {
     timeout: Duration,
     timer: Option<u64>,
     timeout_fired: bool,
+    /// `reset_and_destroy()`: the destroy sends an RST instead of closing gracefully.
+    reset: bool,
     last_activity: Instant,
     last_progress: u64,
     remote: Option<SocketAddr>,
@@ -232,6 +234,7 @@ impl Socket {
             timeout: Duration::ZERO,
             timer: None,
             timeout_fired: false,
+            reset: false,
             last_activity: Instant::now(),
             last_progress: 0,
             remote: None,
@@ -254,22 +257,37 @@ impl Socket {
     pub(crate) fn accepted(
         stream: RawSocket,
         server: &Server,
-        allow_half_open: bool,
-        pause_on_connect: bool,
+        options: &ServerOptions,
     ) -> Option<Socket> {
         let lref = with_loop(|lp| lp.loop_ref());
-        let socket = Socket::build(lref, allow_half_open, Phase::Open);
+        let socket = Socket::build(lref, options.allow_half_open, Phase::Open);
         let stream = Arc::new(stream);
         let gate;
         {
             let mut st = socket.lock();
+            if let Some(high_water_mark) = options.high_water_mark {
+                st.high_water_mark = high_water_mark;
+                st.gate = Arc::new(ReadGate::new(high_water_mark));
+            }
             st.is_local = stream.local_addr().map(|a| a.is_unix()).unwrap_or(false);
+            if !st.is_local {
+                // As Node's onconnection: only turned on, and remembered like the setters.
+                if options.no_delay {
+                    st.no_delay = Some(true);
+                    let _ = stream.set_tcp_nodelay(true);
+                }
+                if options.keep_alive {
+                    let delay = options.keep_alive_initial_delay;
+                    st.keep_alive = Some((true, delay));
+                    apply_keep_alive(&stream, true, delay);
+                }
+            }
             st.remote = stream.peer_addr().ok().and_then(|a| a.as_socket());
             st.local = stream.local_addr().ok().and_then(|a| a.as_socket());
             st.stream = Some(Arc::clone(&stream));
             st.server = Some(server.clone());
             st.connected_once = true;
-            if pause_on_connect {
+            if options.pause_on_connect {
                 st.flowing = Some(false);
             } else {
                 st.gate.start();
@@ -1091,6 +1109,64 @@ impl Socket {
         self.destroy_inner(None);
     }
 
+    /// Closes a TCP connection with an RST instead of a FIN (Node's `socket.resetAndDestroy()`,
+    /// `SO_LINGER` 0): the peer gets `ECONNRESET` (syscall `read`), this socket only `close(false)`.
+    ///
+    /// While connecting, the reset waits for `connect` (which is emitted). A socket that has no
+    /// connection (never connected, or closed) is destroyed with `ERR_SOCKET_CLOSED`.
+    ///
+    /// # Errors
+    ///
+    /// On a local (unix) socket, an `error` event with `ERR_INVALID_HANDLE_TYPE`, and the socket
+    /// is left as it is (Node throws).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| { socket.reset_and_destroy(); });
+    /// # server.close();
+    /// ```
+    pub fn reset_and_destroy(&self) -> &Self {
+        let (phase, destroyed, is_local) = {
+            let st = self.lock();
+            (st.phase, st.destroyed, st.is_local)
+        };
+        if destroyed {
+            return self;
+        }
+        match phase {
+            Phase::Fresh | Phase::Closed => {
+                self.destroy_with(Error::new("ERR_SOCKET_CLOSED", "Socket is closed"));
+            }
+            _ if is_local => self.tick(|s| {
+                let error =
+                    Error::new("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent");
+                s.emit_error(s.existing_local().as_deref(), error);
+            }),
+            Phase::Connecting => self.on_loop(|s| {
+                let mut armed = true;
+                s.local().connect.add(Box::new(move |socket| {
+                    if std::mem::take(&mut armed) {
+                        socket.reset_now();
+                    }
+                }));
+            }),
+            Phase::Open => self.reset_now(),
+        }
+        self
+    }
+
+    fn reset_now(&self) {
+        {
+            let mut st = self.lock();
+            if st.destroyed {
+                return;
+            }
+            st.reset = true;
+        }
+        self.destroy_inner(None);
+    }
+
     /// Closes the socket at once with an error: `error` then `close(true)` follow.
     pub fn destroy_with(&self, error: Error) {
         self.destroy_inner(Some(error));
@@ -1130,10 +1206,12 @@ impl Socket {
         drop(queue);
         st.write.notify();
         if let Some(stream) = st.stream.take() {
-            let _ = stream.shutdown(Shutdown::Read);
-            if writer_busy {
+            if std::mem::take(&mut st.reset) {
+                crate::sys::reset_connection(&stream);
+            } else if writer_busy {
                 let _ = stream.shutdown(Shutdown::Write);
             }
+            let _ = stream.shutdown(Shutdown::Read);
         }
         st.local = None;
         if !st.remote_cached {

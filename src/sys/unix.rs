@@ -317,3 +317,37 @@ pub(crate) fn was_reset(socket: &Socket) -> bool {
         false
     }
 }
+
+/// Aborts a TCP connection: the peer gets an RST (`ECONNRESET`), and threads blocked in a read
+/// or a send on it wake up with an error. Used by `reset_and_destroy`.
+///
+/// `SO_LINGER` 0 makes the final close send the RST; disconnecting (`connect` with `AF_UNSPEC`)
+/// sends it at once, without waiting for the reader and writer threads to let go of the fd.
+pub(crate) fn reset_connection(socket: &Socket) {
+    use std::os::fd::AsRawFd;
+    let _ = socket.set_linger(Some(Duration::ZERO));
+    // SAFETY: an all-zero sockaddr is a valid value of this plain C struct.
+    let mut addr: libc::sockaddr = unsafe { std::mem::zeroed() };
+    addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    // SAFETY: `addr` is a valid sockaddr of the length given; failure only returns an error.
+    let _ = unsafe {
+        libc::connect(
+            socket.as_raw_fd(),
+            &raw const addr,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+}
+
+/// Sets `SO_REUSEPORT` on a listener.
+pub(crate) fn set_reuse_port(socket: &Socket) -> io::Result<()> {
+    #[cfg(not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin")))]
+    {
+        socket.set_reuse_port(true)
+    }
+    #[cfg(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))]
+    {
+        let _ = socket;
+        Err(io::Error::from_raw_os_error(libc::ENOPROTOOPT))
+    }
+}
