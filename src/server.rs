@@ -79,9 +79,9 @@ type ServerListener = dyn FnMut(&Server);
 type ErrorListener = dyn FnMut(&Server, &Error);
 
 /// Loop-side state of a server: its listeners.
-#[derive(Default)]
 type DropListener = dyn FnMut(&Server, &DropInfo);
 
+#[derive(Default)]
 pub(crate) struct ServerLocal {
     listening: Listeners<ServerListener>,
     connection: Listeners<dyn FnMut(Socket)>,
