@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::event::{HandleId, IoEvent};
 use crate::event_loop::{Dispatch, LoopRef, next_handle_id, with_loop};
 use crate::io_threads::connector::{ConnectJob, Destination};
-use crate::io_threads::reader::ReadGate;
+use crate::io_threads::reader::{Forwarder, ReadGate};
 use crate::io_threads::{self, connector, reader, writer};
 use crate::options::{ConnectOptions, ConnectTarget, ServerOptions, SocketOptions};
 use crate::server::Server;
@@ -22,7 +22,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,26 @@ use std::time::{Duration, Instant};
 pub(crate) const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
 
 type WriteCallback = Box<dyn FnOnce(&Socket, Option<&Error>)>;
+
+/// A read gate whose reader forwards to the socket `me`'s lone pipe when it can.
+fn new_gate(me: &Weak<Core>, high_water_mark: usize) -> Arc<ReadGate> {
+    Arc::new(ReadGate::new(
+        high_water_mark,
+        Box::new(PipeForwarder(me.clone())),
+    ))
+}
+
+/// The reader thread's way to a socket's `forward_piped` (weak: the socket owns the gate).
+struct PipeForwarder(Weak<Core>);
+
+impl Forwarder for PipeForwarder {
+    fn forward(&self, data: Vec<u8>) -> Result<(), Vec<u8>> {
+        match self.0.upgrade() {
+            Some(core) => Socket { core }.forward_piped(data),
+            None => Err(data),
+        }
+    }
+}
 
 /// A write callback waiting for its bytes to reach the kernel.
 struct PendingWrite {
@@ -122,6 +142,8 @@ struct State {
     server: Option<Server>,
     /// Pipe destinations; shared so that delivering a chunk clones a pointer, not the list.
     pipes: Arc<Vec<Socket>>,
+    /// The lone pipe destination that the reader thread writes to directly (see `forward_piped`).
+    fast_pipe: Option<Weak<Core>>,
     drain_waiters: Vec<Socket>,
 }
 
@@ -206,12 +228,25 @@ impl Socket {
     }
 
     fn build(lref: LoopRef, allow_half_open: bool, phase: Phase) -> Socket {
-        let state = State {
+        let core = Arc::new_cyclic(|me: &Weak<Core>| Core {
+            id: next_handle_id(),
+            lref,
+            state: Mutex::new(Socket::initial_state(
+                allow_half_open,
+                phase,
+                new_gate(me, DEFAULT_HIGH_WATER_MARK),
+            )),
+        });
+        Socket { core }
+    }
+
+    fn initial_state(allow_half_open: bool, phase: Phase, gate: Arc<ReadGate>) -> State {
+        State {
             phase,
             generation: 0,
             stream: None,
             is_local: false,
-            gate: Arc::new(ReadGate::new(DEFAULT_HIGH_WATER_MARK)),
+            gate,
             write: new_write_shared(),
             cancel: Arc::new(AtomicBool::new(false)),
             allow_half_open,
@@ -241,14 +276,8 @@ impl Socket {
             local: None,
             server: None,
             pipes: Arc::new(Vec::new()),
+            fast_pipe: None,
             drain_waiters: Vec::new(),
-        };
-        Socket {
-            core: Arc::new(Core {
-                id: next_handle_id(),
-                lref,
-                state: Mutex::new(state),
-            }),
         }
     }
 
@@ -267,7 +296,7 @@ impl Socket {
             let mut st = socket.lock();
             if let Some(high_water_mark) = options.high_water_mark {
                 st.high_water_mark = high_water_mark;
-                st.gate = Arc::new(ReadGate::new(high_water_mark));
+                st.gate = new_gate(&Arc::downgrade(&socket.core), high_water_mark);
             }
             st.is_local = stream.local_addr().map(|a| a.is_unix()).unwrap_or(false);
             if !st.is_local {
@@ -459,7 +488,8 @@ impl Socket {
 
     fn reset_for_reconnect(&self, st: &mut State) {
         st.generation += 1;
-        st.gate = Arc::new(ReadGate::new(st.high_water_mark));
+        st.gate = new_gate(&Arc::downgrade(&self.core), st.high_water_mark);
+        st.fast_pipe = None;
         st.write = new_write_shared();
         st.cancel = Arc::new(AtomicBool::new(false));
         // `flowing` survives, as in Node's `_undestroy`: a data listener keeps receiving.
@@ -1192,6 +1222,8 @@ impl Socket {
             return None;
         }
         st.destroyed = true;
+        st.fast_pipe = None;
+        st.gate.set_forwarding(false);
         let never_connected = !st.connected_once;
         let had_handle = st.phase != Phase::Fresh;
         st.phase = Phase::Closed;
@@ -1205,6 +1237,7 @@ impl Socket {
         let writer_busy = queue.in_flight > 0;
         drop(queue);
         st.write.notify();
+        st.write.notify_room();
         if let Some(stream) = st.stream.take() {
             if std::mem::take(&mut st.reset) {
                 crate::sys::reset_connection(&stream);
@@ -1369,8 +1402,65 @@ impl Socket {
     /// `socket.pipe(&socket)` makes an echo.
     pub fn pipe(&self, destination: &Socket) -> Socket {
         Arc::make_mut(&mut self.lock().pipes).push(destination.clone());
+        self.on_loop(|s| s.update_fast_pipe());
         self.resume();
         destination.clone()
+    }
+
+    /// Lets the reader thread write reads straight to the destination while a single pipe is the
+    /// only consumer (no `data` listener, no encoding): the bytes skip the loop, the events are
+    /// the same (`drain` on the destination, `end` at end of stream). Anything else turns it off.
+    fn update_fast_pipe(&self) {
+        let local = self.existing_local();
+        let alone = local
+            .as_deref()
+            .is_none_or(|l| l.data.is_empty() && l.decoder.borrow().is_none());
+        let mut st = self.lock();
+        st.fast_pipe = match st.pipes.as_slice() {
+            [destination] if alone && !st.destroyed => Some(Arc::downgrade(&destination.core)),
+            _ => None,
+        };
+        st.gate.set_forwarding(st.fast_pipe.is_some());
+    }
+
+    /// A read from the reader thread, sent straight to the lone pipe destination (see
+    /// `update_fast_pipe`). Gives the bytes back when they must go through the loop: paused,
+    /// earlier reads still on their way to the loop, or the pipe is gone.
+    fn forward_piped(&self, data: Vec<u8>) -> Result<(), Vec<u8>> {
+        let (destination, gate) = {
+            let mut st = self.lock();
+            let destination = match &st.fast_pipe {
+                Some(weak) if !st.destroyed && st.flowing == Some(true) => weak.upgrade(),
+                _ => None,
+            };
+            let Some(core) = destination else {
+                return Err(data);
+            };
+            if st.gate.pending() != 0 {
+                return Err(data);
+            }
+            st.bytes_read += data.len() as u64;
+            self.touch(&mut st);
+            (Socket { core }, Arc::clone(&st.gate))
+        };
+        if destination.write(data) {
+            return Ok(());
+        }
+        // The destination is full: as the pipe would pause this socket until `drain`, stop
+        // reading until it has room again (or this socket or the destination closes).
+        let (shared, high_water_mark) = {
+            let st = destination.lock();
+            (Arc::clone(&st.write), st.high_water_mark)
+        };
+        let mut queue = shared.lock();
+        while queue.buffered() >= high_water_mark
+            && !queue.closed
+            && !queue.failed
+            && !gate.closed()
+        {
+            shared.wait_for_room(&mut queue, Duration::from_millis(50));
+        }
+        Ok(())
     }
 
     /// Decodes `data` into text with `encoding` (`None` turns it off); see [`Chunk::text`].
@@ -1379,6 +1469,7 @@ impl Socket {
     pub fn set_encoding(&self, encoding: Option<Encoding>) -> &Self {
         self.on_loop(move |s| {
             *s.local_state().decoder.borrow_mut() = encoding.map(Decoder::new);
+            s.update_fast_pipe();
         });
         self
     }
@@ -1633,6 +1724,7 @@ impl Socket {
     /// Adds a `data` listener; it also starts the flow unless the socket was paused.
     pub fn on_data(&self, f: impl FnMut(&Socket, &Chunk) + 'static) -> &Self {
         self.local().data.add(Box::new(f));
+        self.update_fast_pipe();
         let paused = self.lock().flowing == Some(false);
         if !paused {
             self.resume();

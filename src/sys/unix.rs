@@ -351,3 +351,13 @@ pub(crate) fn set_reuse_port(socket: &Socket) -> io::Result<()> {
         Err(io::Error::from_raw_os_error(libc::ENOPROTOOPT))
     }
 }
+
+/// Reads into the spare capacity of `buf` (which must be empty), without zeroing it first; the
+/// bytes read become its contents.
+pub(crate) fn read_into(socket: &Socket, buf: &mut Vec<u8>) -> io::Result<usize> {
+    debug_assert!(buf.is_empty());
+    let n = socket.recv(buf.spare_capacity_mut())?;
+    // SAFETY: `recv` initialised the first `n` bytes of the spare capacity (n <= capacity).
+    unsafe { buf.set_len(n) };
+    Ok(n)
+}
