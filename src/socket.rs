@@ -22,8 +22,8 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::sync::{Arc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// Node v20's default high-water mark, for both directions.
