@@ -266,6 +266,7 @@ impl Loop {
 
     /// An `error` event found no listener: `run()` returns it.
     pub(crate) fn report_unhandled(&self, error: Error) {
+        crate::logging::log_event!(warn, "unhandled error event: {error}");
         let mut slot = self.unhandled.borrow_mut();
         if slot.is_none() {
             *slot = Some(error);

@@ -56,6 +56,7 @@ mod event_loop;
 pub mod fuzz_api;
 mod io_threads;
 mod ip;
+mod logging;
 mod options;
 mod server;
 mod socket;

@@ -342,6 +342,7 @@ impl Server {
                 return;
             }
         };
+        crate::logging::log_event!(info, "server {} listening on {address}", self.core.id);
         let socket = Arc::new(socket);
         let stop = Arc::new(AtomicBool::new(false));
         let generation = {
@@ -483,11 +484,17 @@ impl Server {
 
     /// A connection's loop was torn down: count it gone without emitting anything.
     pub(crate) fn connection_abandoned(&self) {
+        crate::logging::log_event!(
+            warn,
+            "server {}: a connection was closed without being served (no thread for it)",
+            self.core.id
+        );
         let mut st = self.lock();
         st.connections = st.connections.saturating_sub(1);
     }
 
     fn emit_close(&self) {
+        crate::logging::log_event!(info, "server {} closed", self.core.id);
         self.lock().pending_closes -= 1;
         let Some(local) = self.existing_local() else {
             return;
@@ -535,6 +542,13 @@ impl Server {
             {
                 drop(st);
                 let info = DropInfo::of(&stream);
+                crate::logging::log_event!(
+                    warn,
+                    "server {}: connection from {}:{} dropped (max_connections {max})",
+                    self.core.id,
+                    info.remote_address,
+                    info.remote_port
+                );
                 // Closed before `drop` is emitted, as in Node: the client sees its connection end.
                 drop(stream);
                 if let Some(local) = self.existing_local() {
@@ -548,6 +562,13 @@ impl Server {
         let accepted = Socket::accepted(stream, self, &options);
         match accepted {
             Some(socket) => {
+                crate::logging::log_event!(
+                    debug,
+                    "server {}: connection from {}:{}",
+                    self.core.id,
+                    socket.remote_address().unwrap_or_default(),
+                    socket.remote_port().unwrap_or_default()
+                );
                 if let Some(local) = self.existing_local() {
                     local.connection.emit(|f| f(socket.clone()));
                 }

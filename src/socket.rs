@@ -537,6 +537,13 @@ impl Socket {
             drop(queue);
             (st.flowing != Some(false), ending)
         };
+        crate::logging::log_event!(
+            debug,
+            "socket {} connected to {}:{}",
+            self.core.id,
+            self.remote_address().unwrap_or_default(),
+            self.remote_port().unwrap_or_default()
+        );
         self.emit_simple(|l| &l.connect);
         self.emit_simple(|l| &l.ready);
         if start_reading {
@@ -1332,6 +1339,11 @@ impl Socket {
         before_connect: Vec<WriteCallback>,
         generation: u64,
     ) {
+        crate::logging::log_event!(
+            debug,
+            "socket {} closed (had_error {had_error})",
+            self.core.id
+        );
         // Detach first, so that a listener may connect the socket again (it then gets a fresh
         // registration and fresh listener lists). A socket connected again since its destroy
         // keeps the new connection's registration.
@@ -1366,6 +1378,12 @@ impl Socket {
     }
 
     fn emit_error(&self, local: Option<&SocketLocal>, error: Error) {
+        crate::logging::log_event!(
+            debug,
+            "socket {}: error {}: {error}",
+            self.core.id,
+            error.code()
+        );
         match local {
             Some(local) if !local.error.is_empty() => local.error.emit(|f| f(self, &error)),
             _ => with_loop(|lp| lp.report_unhandled(error)),

@@ -72,15 +72,23 @@ pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleI
 /// back. Returns whether the spare was taken back.
 fn shed_pending(listener: &RawSocket, spare: &mut Option<std::fs::File>) -> bool {
     drop(spare.take());
+    let mut shed = 0usize;
     // Only connections already pending: never block here, or the next client would be shed even
     // if descriptors had been freed in the meantime.
     while let Ok(true) = sys::wait_readable(listener, Some(Duration::ZERO)) {
         match listener.accept() {
             // Closed at once: the client sees its connection closed.
-            Ok((shed, _peer)) => drop(shed),
+            Ok((connection, _peer)) => {
+                drop(connection);
+                shed += 1;
+            }
             Err(_) => break,
         }
     }
+    crate::logging::log_event!(
+        warn,
+        "out of file descriptors: {shed} pending connection(s) closed unserved"
+    );
     *spare = sys::open_spare_fd();
     spare.is_some()
 }
