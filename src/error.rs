@@ -32,6 +32,8 @@ struct Inner {
     hostname: Option<String>,
     kind: io::ErrorKind,
     message: String,
+    /// The errors an aggregate error gathers (Node's `AggregateError.errors`).
+    errors: Vec<Error>,
 }
 
 /// How a system error's message is laid out (Node has several helpers for it).
@@ -57,6 +59,7 @@ impl Error {
             hostname: None,
             kind: kind_for_code(code),
             message: message.into(),
+            errors: Vec::new(),
         })
     }
 
@@ -118,6 +121,7 @@ impl Error {
             hostname: None,
             kind: err.kind(),
             message,
+            errors: Vec::new(),
         })
     }
 
@@ -132,6 +136,7 @@ impl Error {
             hostname: Some(hostname.to_string()),
             kind: io::ErrorKind::NotFound,
             message: format!("getaddrinfo ENOTFOUND {hostname}"),
+            errors: Vec::new(),
         })
     }
 
@@ -186,7 +191,35 @@ impl Error {
             hostname: inner.hostname.clone(),
             kind: inner.kind,
             message: format!("{} - Local ({address}:{port})", inner.message),
+            errors: inner.errors.clone(),
         })
+    }
+
+    /// Node's `AggregateError` for a connection whose every attempt failed (happy eyeballs): the
+    /// code is the first error's, the message is empty, and [`Error::errors`] lists them all.
+    pub(crate) fn aggregate(errors: Vec<Error>) -> Error {
+        let first = &errors[0];
+        Error::build(Inner {
+            code: first.code().to_string(),
+            errno: None,
+            syscall: None,
+            address: None,
+            port: None,
+            hostname: None,
+            kind: first.kind(),
+            message: String::new(),
+            errors,
+        })
+    }
+
+    /// The errors gathered by an aggregate error, in order; empty for other errors.
+    ///
+    /// A connect with [`ConnectOptions::auto_select_family`](crate::ConnectOptions::auto_select_family)
+    /// that tried several addresses and failed on each reports Node's `AggregateError`: its
+    /// [`code`](Error::code) is the first attempt's, its message is empty, and this lists one
+    /// error per attempt (`ETIMEDOUT` for an attempt that timed out).
+    pub fn errors(&self) -> &[Error] {
+        &self.inner.errors
     }
 
     /// Node's error code: `"ECONNREFUSED"`, `"ERR_SERVER_NOT_RUNNING"`, ...

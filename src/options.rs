@@ -273,7 +273,13 @@ pub struct ConnectOptions {
     pub(crate) lookup: Option<LookupFn>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) allow_half_open: Option<bool>,
+    pub(crate) auto_select_family: bool,
+    pub(crate) attempt_timeout: Duration,
 }
+
+/// Node's default `autoSelectFamilyAttemptTimeout`, and its smallest allowed value.
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
+const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(10);
 
 impl fmt::Debug for ConnectOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -286,6 +292,8 @@ impl fmt::Debug for ConnectOptions {
             .field("lookup", &self.lookup.as_ref().map(|_| "<fn>"))
             .field("timeout", &self.timeout)
             .field("allow_half_open", &self.allow_half_open)
+            .field("auto_select_family", &self.auto_select_family)
+            .field("attempt_timeout", &self.attempt_timeout)
             .finish()
     }
 }
@@ -308,6 +316,8 @@ impl ConnectOptions {
             lookup: None,
             timeout: None,
             allow_half_open: None,
+            auto_select_family: true,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
         }
     }
 
@@ -364,6 +374,40 @@ impl ConnectOptions {
     /// Node's `timeout` option: `set_timeout(timeout)` before connecting.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Happy eyeballs (Node's `autoSelectFamily`, on by default since Node v20): when the host
+    /// resolves to several addresses, they are tried one after the other, alternating IPv6 and
+    /// IPv4 (starting with the family of the first answer), each given
+    /// [`auto_select_family_attempt_timeout`](ConnectOptions::auto_select_family_attempt_timeout)
+    /// before the next is tried; the first to connect wins.
+    ///
+    /// Each address is reported by a `lookup` event, each attempt by `connection_attempt` and
+    /// then `connection_attempt_failed` or `connection_attempt_timeout`. When every attempt
+    /// fails, the `error` is Node's `AggregateError` (see [`Error::errors`]; a timed-out attempt
+    /// counts as `ETIMEDOUT`). It does not apply with [`family`](ConnectOptions::family) 4 or 6
+    /// or a [`local_address`](ConnectOptions::local_address); off, only the first address is
+    /// tried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = nodenet::ConnectOptions::port(80)
+    ///     .host("localhost")
+    ///     .auto_select_family(true)
+    ///     .auto_select_family_attempt_timeout(Duration::from_millis(100));
+    /// # drop(options);
+    /// ```
+    pub fn auto_select_family(mut self, enable: bool) -> Self {
+        self.auto_select_family = enable;
+        self
+    }
+
+    /// How long each happy-eyeballs attempt may take before the next address is tried (Node's
+    /// `autoSelectFamilyAttemptTimeout`): default 250 ms; values under 10 ms count as 10 ms, as
+    /// in Node.
+    pub fn auto_select_family_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout.max(MIN_ATTEMPT_TIMEOUT);
         self
     }
 

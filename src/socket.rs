@@ -82,6 +82,8 @@ impl PendingWrite {
 }
 type LookupListener = dyn FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str);
 type SimpleListener = dyn FnMut(&Socket);
+type AttemptListener = dyn FnMut(&Socket, &str, u16, Family);
+type AttemptFailedListener = dyn FnMut(&Socket, &str, u16, Family, &Error);
 type DataListener = dyn FnMut(&Socket, &Chunk);
 type ErrorListener = dyn FnMut(&Socket, &Error);
 type CloseListener = dyn FnMut(&Socket, bool);
@@ -187,6 +189,9 @@ pub struct Socket {
 #[derive(Default)]
 pub(crate) struct SocketLocal {
     lookup: Listeners<LookupListener>,
+    attempt: Listeners<AttemptListener>,
+    attempt_failed: Listeners<AttemptFailedListener>,
+    attempt_timeout: Listeners<AttemptListener>,
     connect: Listeners<SimpleListener>,
     ready: Listeners<SimpleListener>,
     data: Listeners<DataListener>,
@@ -204,6 +209,9 @@ pub(crate) struct SocketLocal {
 impl SocketLocal {
     fn clear(&self) {
         self.lookup.clear();
+        self.attempt.clear();
+        self.attempt_failed.clear();
+        self.attempt_timeout.clear();
         self.connect.clear();
         self.ready.clear();
         self.data.clear();
@@ -444,6 +452,8 @@ impl Socket {
                     lookup: options.lookup.clone(),
                     local_address: options.local_address.as_ref().and_then(|a| a.parse().ok()),
                     local_port: options.local_port,
+                    auto_select_family: options.auto_select_family,
+                    attempt_timeout: options.attempt_timeout,
                 }),
             };
             destination.map(|destination| ConnectJob {
@@ -1733,6 +1743,46 @@ impl Socket {
         self
     }
 
+    /// Adds a `connectionAttempt` listener: a TCP connect attempt to `(address, port, family)`
+    /// starts (every connect has one; happy eyeballs may make several, see
+    /// [`ConnectOptions::auto_select_family`]).
+    ///
+    /// ```
+    /// let client = nodenet::connect((1, "127.0.0.1"));
+    /// client.on_connection_attempt(|_, address, port, family| {
+    ///     println!("trying {address}:{port} ({family:?})");
+    /// });
+    /// client.on_error(|_, _| {});
+    /// nodenet::run().unwrap();
+    /// ```
+    pub fn on_connection_attempt(
+        &self,
+        f: impl FnMut(&Socket, &str, u16, Family) + 'static,
+    ) -> &Self {
+        self.local().attempt.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `connectionAttemptFailed` listener: a connect attempt failed with this error
+    /// (syscall `connect`); the next address is tried if there is one, else `error` follows.
+    pub fn on_connection_attempt_failed(
+        &self,
+        f: impl FnMut(&Socket, &str, u16, Family, &Error) + 'static,
+    ) -> &Self {
+        self.local().attempt_failed.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `connectionAttemptTimeout` listener: a happy-eyeballs attempt did not connect within
+    /// [`ConnectOptions::auto_select_family_attempt_timeout`]; the next address is tried.
+    pub fn on_connection_attempt_timeout(
+        &self,
+        f: impl FnMut(&Socket, &str, u16, Family) + 'static,
+    ) -> &Self {
+        self.local().attempt_timeout.add(Box::new(f));
+        self
+    }
+
     /// Adds a `ready` listener: right after `connect`.
     pub fn on_ready(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
         self.local().ready.add(Box::new(f));
@@ -1788,6 +1838,29 @@ impl Socket {
     pub fn on_close(&self, f: impl FnMut(&Socket, bool) + 'static) -> &Self {
         self.local().close.add(Box::new(f));
         self
+    }
+
+    /// `connection_attempt`, or its `_failed` (with the error) or `_timeout` outcome.
+    fn emit_attempt(&self, ip: IpAddr, port: u16, error: Option<&Error>, timed_out: bool) {
+        {
+            let st = self.lock();
+            if st.destroyed || st.phase != Phase::Connecting {
+                return;
+            }
+        }
+        let Some(local) = self.existing_local() else {
+            return;
+        };
+        let (address, family) = (ip.to_string(), Family::of(&ip));
+        match error {
+            Some(error) => local
+                .attempt_failed
+                .emit(|f| f(self, &address, port, family, error)),
+            None if timed_out => local
+                .attempt_timeout
+                .emit(|f| f(self, &address, port, family)),
+            None => local.attempt.emit(|f| f(self, &address, port, family)),
+        }
     }
 
     fn emit_lookup(&self, result: Result<IpAddr, Error>, host: String) {
@@ -1893,6 +1966,11 @@ impl Dispatch for Socket {
             IoEvent::Eof => self.handle_eof(),
             IoEvent::Connected(stream) => self.handle_connected(stream),
             IoEvent::Lookup(result, host) => self.emit_lookup(result, host),
+            IoEvent::Attempt(ip, port) => self.emit_attempt(ip, port, None, false),
+            IoEvent::AttemptFailed(ip, port, error) => {
+                self.emit_attempt(ip, port, Some(&error), false)
+            }
+            IoEvent::AttemptTimedOut(ip, port) => self.emit_attempt(ip, port, None, true),
             IoEvent::Finished => self.handle_finished(),
             IoEvent::ReadFailed(error) | IoEvent::WriteFailed(error) => {
                 let error = self.attribute_reset(error);

@@ -100,11 +100,14 @@ pub(crate) fn send_vectored_blocking(
 /// How often a pending connect looks at its cancel flag.
 const CONNECT_POLL: Duration = Duration::from_millis(20);
 
-/// Connects `socket` (blocking mode on return), giving up soon after `cancel` is set.
+/// Connects `socket` (blocking mode on return), giving up soon after `cancel` is set (with
+/// `ErrorKind::Interrupted`) or once `deadline` has passed (with `ErrorKind::TimedOut` and no OS
+/// error code).
 pub(crate) fn connect_cancellable(
     socket: &Socket,
     addr: &SockAddr,
     cancel: &AtomicBool,
+    deadline: Option<std::time::Instant>,
 ) -> io::Result<()> {
     socket.set_nonblocking(true)?;
     let started = match socket.connect(addr) {
@@ -113,7 +116,7 @@ pub(crate) fn connect_cancellable(
             if e.raw_os_error() == Some(libc::EINPROGRESS)
                 || e.kind() == io::ErrorKind::WouldBlock =>
         {
-            wait_writable(socket, cancel)
+            wait_writable(socket, cancel, deadline)
         }
         Err(e) => Err(e),
     };
@@ -122,11 +125,23 @@ pub(crate) fn connect_cancellable(
     Ok(())
 }
 
-fn wait_writable(socket: &Socket, cancel: &AtomicBool) -> io::Result<()> {
+fn wait_writable(
+    socket: &Socket,
+    cancel: &AtomicBool,
+    deadline: Option<std::time::Instant>,
+) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     loop {
         if cancel.load(Ordering::Acquire) {
             return Err(io::Error::from(io::ErrorKind::Interrupted));
+        }
+        let mut wait = CONNECT_POLL;
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::from(io::ErrorKind::TimedOut));
+            }
+            wait = wait.min(left);
         }
         let mut pfd = libc::pollfd {
             fd: socket.as_raw_fd(),
@@ -134,7 +149,7 @@ fn wait_writable(socket: &Socket, cancel: &AtomicBool) -> io::Result<()> {
             revents: 0,
         };
         // SAFETY: `pfd` is a valid, initialised pollfd for the duration of the call, and we pass a count of 1.
-        let n = unsafe { libc::poll(&mut pfd, 1, CONNECT_POLL.as_millis() as libc::c_int) };
+        let n = unsafe { libc::poll(&mut pfd, 1, wait.as_millis().max(1) as libc::c_int) };
         if n < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
@@ -360,4 +375,9 @@ pub(crate) fn read_into(socket: &Socket, buf: &mut Vec<u8>) -> io::Result<usize>
     // SAFETY: `recv` initialised the first `n` bytes of the spare capacity (n <= capacity).
     unsafe { buf.set_len(n) };
     Ok(n)
+}
+
+/// The error of a connect attempt that ran out of time (`ETIMEDOUT`).
+pub(crate) fn timed_out_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::ETIMEDOUT)
 }
