@@ -21,22 +21,46 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// connection (the clients see their connection closed), and takes the reserve back. If even that
 /// fails, or memory runs out, it pauses with an increasing back-off that closing the server cuts
 /// short. It never exits because of them, and a server keeps serving once descriptors free up.
-pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleId, lref: LoopRef) {
+///
+/// With `woken` (a listener shared with servers on other loops, in non-blocking mode), it waits
+/// for a pending connection or its own wake-up instead of blocking in `accept`, and goes back to
+/// waiting when another loop's acceptor took the connection.
+pub(crate) fn run(
+    listener: Arc<RawSocket>,
+    closed: Arc<AtomicBool>,
+    id: HandleId,
+    lref: LoopRef,
+    woken: Option<sys::WakeReceiver>,
+) {
     let mut backoff = MIN_BACKOFF;
     let mut spare = sys::open_spare_fd();
     // Set after an EMFILE once a connection is known to be pending: the next EMFILE sheds.
     let mut shed_next = false;
+    // Waits for a pending connection; false when this acceptor must stop.
+    let wait = |listener: &RawSocket| match &woken {
+        Some(woken) => matches!(sys::wait_readable_or_woken(listener, woken), Ok(true)),
+        None => sys::wait_readable(listener, None).is_ok(),
+    };
     loop {
+        if woken.is_some() && (!wait(&listener) || closed.load(Ordering::Acquire)) {
+            break;
+        }
         let failure = match listener.accept() {
             Ok((stream, _peer)) => {
                 if closed.load(Ordering::Acquire) {
                     break;
+                }
+                // Some platforms pass the listener's non-blocking mode on to accepted sockets.
+                if woken.is_some() && stream.set_nonblocking(false).is_err() {
+                    continue;
                 }
                 backoff = MIN_BACKOFF;
                 shed_next = false;
                 lref.send(id, IoEvent::Accepted(stream));
                 continue;
             }
+            // Another loop's acceptor took it.
+            Err(e) if woken.is_some() && e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => sys::accept_failure(&e),
         };
         if closed.load(Ordering::Acquire) {
@@ -47,7 +71,7 @@ pub(crate) fn run(listener: Arc<RawSocket>, closed: Arc<AtomicBool>, id: HandleI
                 // Linux fails accept(2) with EMFILE before looking at the queue: wait for a client
                 // (or the shutdown that closing the server makes) instead of spinning, then retry
                 // in case descriptors were freed meanwhile.
-                if sys::wait_readable(&listener, None).is_err() {
+                if !wait(&listener) {
                     break;
                 }
                 shed_next = true;

@@ -381,3 +381,61 @@ pub(crate) fn read_into(socket: &Socket, buf: &mut Vec<u8>) -> io::Result<usize>
 pub(crate) fn timed_out_error() -> io::Error {
     io::Error::from_raw_os_error(libc::ETIMEDOUT)
 }
+
+/// Wakes one thread waiting in [`wait_readable_or_woken`] (an acceptor on a listener that other
+/// loops share, which cannot be woken by shutting the listener down).
+#[derive(Debug)]
+pub(crate) struct WakeSender(std::os::unix::net::UnixStream);
+
+/// The waiting side of a [`WakeSender`].
+#[derive(Debug)]
+pub(crate) struct WakeReceiver(std::os::unix::net::UnixStream);
+
+/// A connected sender and receiver.
+pub(crate) fn wake_pair() -> io::Result<(WakeSender, WakeReceiver)> {
+    let (tx, rx) = std::os::unix::net::UnixStream::pair()?;
+    tx.set_nonblocking(true)?;
+    Ok((WakeSender(tx), WakeReceiver(rx)))
+}
+
+impl WakeSender {
+    /// Wakes the receiver (now, or as soon as it next waits).
+    pub(crate) fn wake(&self) {
+        use std::io::Write;
+        let _ = (&self.0).write(&[1]);
+    }
+}
+
+/// Waits until `socket` is readable (`Ok(true)`) or `wake` was woken (`Ok(false)`).
+pub(crate) fn wait_readable_or_woken(socket: &Socket, wake: &WakeReceiver) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: socket.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake.0.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a valid array of two initialised pollfds for the duration of the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        if fds[1].revents != 0 {
+            return Ok(false);
+        }
+        if fds[0].revents != 0 {
+            return Ok(true);
+        }
+    }
+}
