@@ -935,3 +935,39 @@ fn throughput_reports_a_server_that_ends_early() {
         "throughput: connection 0 was ended by the server after 0 of 1048576 bytes\n"
     );
 }
+
+#[test]
+fn multi_loop_spreads_connections_over_loops_sharing_one_port() {
+    let mut server = Example::start("multi_loop", &["0", "3"]);
+    let mut ports = Vec::new();
+    for id in 0..3 {
+        let line = server.line();
+        let prefix = format!("loop {id} listening on 127.0.0.1:");
+        let port = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{line:?} starts with {prefix:?}"));
+        ports.push(port.parse::<u16>().expect("a port"));
+    }
+    assert!(ports.iter().all(|&p| p == ports[0]), "one port: {ports:?}");
+    let mut seen = [0usize; 3];
+    for _ in 0..60 {
+        let mut client = LineClient::tcp(ports[0]);
+        let greeting = client.line();
+        let id: usize = greeting
+            .strip_prefix("loop ")
+            .and_then(|n| n.trim_end_matches('\r').parse().ok())
+            .unwrap_or_else(|| panic!("greeting {greeting:?}"));
+        seen[id] += 1;
+        client.send("ping\n");
+        assert_eq!(client.line(), "ping");
+    }
+    assert!(
+        seen.iter().filter(|&&n| n > 0).count() >= 2,
+        "connections went to more than one loop: {seen:?}"
+    );
+    server.interrupt();
+    let (status, stdout, stderr) = server.finish();
+    assert!(status.success(), "multi_loop: {status}, stderr {stderr:?}");
+    assert_eq!(stdout, "all loops closed\n");
+    assert_eq!(stderr, "");
+}
