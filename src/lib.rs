@@ -10,6 +10,8 @@ mod encoding;
 mod error;
 mod event;
 mod event_loop;
+#[cfg(unix)]
+pub mod handoff;
 #[doc(hidden)]
 pub mod fuzz_api;
 mod io_threads;

@@ -944,6 +944,8 @@ impl From<&PathBuf> for ConnectOptions {
 #[must_use = "options do nothing until passed to Socket::new"]
 pub struct SocketOptions {
     pub(crate) allow_half_open: bool,
+    #[cfg(unix)]
+    pub(crate) fd: Option<std::os::fd::RawFd>,
 }
 
 impl SocketOptions {
@@ -973,6 +975,19 @@ impl SocketOptions {
     /// ```
     pub fn allow_half_open(mut self, allow: bool) -> Self {
         self.allow_half_open = allow;
+        self
+    }
+
+    /// Wraps an already connected stream socket (Node's `new net.Socket({ fd })`), for example
+    /// one received from another process with [`handoff::receive`](crate::handoff::receive):
+    /// the socket is open at once (no `connect` event) and reads as an accepted socket does.
+    ///
+    /// The socket takes ownership of `fd` and closes it. An fd that is not a stream socket makes
+    /// the socket emit `error` with `ERR_INVALID_FD_TYPE` (Node throws), then `close`; the fd is
+    /// then left alone.
+    #[cfg(unix)]
+    pub fn fd(mut self, fd: std::os::fd::RawFd) -> Self {
+        self.fd = Some(fd);
         self
     }
 }
