@@ -42,9 +42,25 @@ pub struct ServerOptions {
     pub(crate) keep_alive: bool,
     pub(crate) keep_alive_initial_delay: Duration,
     pub(crate) high_water_mark: Option<usize>,
+    pub(crate) block_list: Option<crate::BlockList>,
 }
 
 impl ServerOptions {
+    /// Turns away connections from the addresses `list` blocks (Node's `blockList`): such a
+    /// connection is accepted and closed at once, without a `connection` (or `drop`) event. The
+    /// list is shared, so rules added later apply to later connections.
+    ///
+    /// ```
+    /// let list = nodenet::BlockList::new();
+    /// list.add_subnet("10.0.0.0", 8).unwrap();
+    /// let options = nodenet::ServerOptions::default().block_list(list);
+    /// # drop(options);
+    /// ```
+    pub fn block_list(mut self, list: crate::BlockList) -> Self {
+        self.block_list = Some(list);
+        self
+    }
+
     /// Keeps accepted sockets writable after the peer ends (no automatic `end()`); default false.
     ///
     /// The socket's `end` event then leaves it in [`ReadyState::WriteOnly`](crate::ReadyState):

@@ -700,6 +700,20 @@ impl Server {
                 }
                 return;
             }
+            // As Node's onconnection: a blocked peer is closed at once, with no event.
+            if let Some(list) = &st.options.block_list
+                && let Ok(Some(peer)) = stream.peer_addr().map(|a| a.as_socket())
+                && list.check_ip(peer.ip())
+            {
+                drop(st);
+                crate::logging::log_event!(
+                    debug,
+                    "server {}: connection from blocked address {peer} closed",
+                    self.core.id
+                );
+                drop(stream);
+                return;
+            }
             st.connections += 1;
             st.options.clone()
         };
