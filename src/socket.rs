@@ -825,11 +825,7 @@ impl Socket {
 
     fn pipe_write(&self, destination: &Socket, bytes: impl WriteData) {
         if !destination.write(bytes) {
-            self.pause();
-            let mut st = destination.lock();
-            if !st.drain_waiters.iter().any(|s| s == self) {
-                st.drain_waiters.push(self.clone());
-            }
+            self.pipe_paused_by(destination);
         }
     }
 
@@ -1940,7 +1936,23 @@ impl Socket {
         {
             shared.wait_for_room(&mut queue, Duration::from_millis(50));
         }
+        let gone = queue.closed || queue.failed;
+        drop(queue);
+        if gone {
+            // The destination was destroyed: as with Node's pipe, this socket stays paused
+            // until a `drain` that will not come (its data stays unread, the peer is slowed).
+            self.pipe_paused_by(&destination);
+        }
         Ok(())
+    }
+
+    /// Pauses this socket until `destination` drains (what a pipe does when `write` refuses).
+    fn pipe_paused_by(&self, destination: &Socket) {
+        self.pause();
+        let mut st = destination.lock();
+        if !st.drain_waiters.iter().any(|s| s == self) {
+            st.drain_waiters.push(self.clone());
+        }
     }
 
     /// Decodes `data` into text with `encoding` (`None` turns it off); see [`Chunk::text`].
