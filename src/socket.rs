@@ -802,14 +802,19 @@ impl Socket {
             let st = self.lock();
             (Arc::clone(&st.gate), Arc::clone(&st.pipes))
         };
-        gate.release(bytes.len());
+        // The credit goes back only once the chunk went to the pipes: with none outstanding, the
+        // reader thread may forward its next read straight to a pipe destination, which must
+        // come after this one.
+        let len = bytes.len();
         let text = local.decoder.borrow_mut().as_mut().map(|d| d.write(&bytes));
         if text.as_deref() == Some("") {
+            gate.release(len);
             return;
         }
         let chunk = Chunk::new(bytes, text);
         local.data.emit(|f| f(self, &chunk));
         self.forward(&pipes, chunk);
+        gate.release(len);
     }
 
     /// Writes a delivered chunk to every pipe destination (moving the buffer into the last one).
