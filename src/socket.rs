@@ -43,11 +43,25 @@ fn new_gate(me: &Weak<Core>, high_water_mark: usize) -> Arc<ReadGate> {
 struct PipeForwarder(Weak<Core>);
 
 impl Forwarder for PipeForwarder {
-    fn forward(&self, data: Vec<u8>) -> Result<(), Vec<u8>> {
+    fn forward(&self, data: &mut Vec<u8>) -> bool {
         match self.0.upgrade() {
             Some(core) => Socket { core }.forward_piped(data),
-            None => Err(data),
+            None => false,
         }
+    }
+}
+
+/// A read buffer written to a pipe destination: if the kernel takes every byte at once, the
+/// buffer stays with the reader for its next read; only bytes that must wait are moved out.
+struct ReusedBuffer<'a>(&'a mut Vec<u8>);
+
+impl WriteData for ReusedBuffer<'_> {
+    fn as_bytes(&self) -> &[u8] {
+        self.0
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        std::mem::take(self.0)
     }
 }
 
@@ -281,8 +295,9 @@ impl Socket {
                 )
             })
             .and_then(|stream| {
-                Socket::from_stream(stream, None, &options)
-                    .ok_or_else(|| Error::from_io(&io::Error::from(io::ErrorKind::OutOfMemory), "open"))
+                Socket::from_stream(stream, None, &options).ok_or_else(|| {
+                    Error::from_io(&io::Error::from(io::ErrorKind::OutOfMemory), "open")
+                })
             });
         match adopted {
             Ok(socket) => socket,
@@ -310,6 +325,34 @@ impl Socket {
     /// `ERR_INVALID_STATE` when the socket is not connected, was destroyed, has started reading
     /// or has writes pending; the OS error (syscall `sendmsg`) when sending fails. The socket is
     /// left as it was in both cases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::IntoRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use nodenet::{ServerOptions, Socket, SocketOptions};
+    ///
+    /// let (here, there) = UnixStream::pair().unwrap(); // to another process in real use
+    /// let options = ServerOptions::default().pause_on_connect(true); // read nothing here
+    /// let server = nodenet::create_server_with(options, move |socket| {
+    ///     socket.send_handle(&here).unwrap();
+    ///     // The receiving side (the same process here, for the example):
+    ///     let fd = nodenet::handoff::receive(&there).unwrap();
+    ///     let adopted = Socket::new(SocketOptions::default().fd(fd.into_raw_fd()));
+    ///     adopted.end_with("served by the receiver\n");
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_data(|_, chunk| assert_eq!(chunk.bytes(), b"served by the receiver\n"));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     #[cfg(unix)]
     pub fn send_handle(&self, channel: &std::os::unix::net::UnixStream) -> Result<(), Error> {
         use std::os::fd::AsFd;
@@ -338,8 +381,7 @@ impl Socket {
                 }
             }
         };
-        crate::sys::send_fd(channel, stream.as_fd())
-            .map_err(|e| Error::from_io(&e, "sendmsg"))?;
+        crate::sys::send_fd(channel, stream.as_fd()).map_err(|e| Error::from_io(&e, "sendmsg"))?;
         self.lock().handed_off = true;
         self.destroy_inner(None);
         Ok(())
@@ -1485,11 +1527,14 @@ impl Socket {
     ///
     /// ```
     /// let server = nodenet::create_server(|socket| {
-    ///     socket.reset_and_destroy();
+    ///     socket.on_data(|socket, _| {
+    ///         socket.reset_and_destroy(); // a request we refuse: no polite FIN
+    ///     });
     /// });
     /// server.listen((0, "127.0.0.1")).on_listening(|server| {
     ///     let port = server.address().unwrap().port().unwrap();
     ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.write("request");
     ///     client.on_error(|_, err| {
     ///         assert_eq!(err.code(), "ECONNRESET");
     ///         assert_eq!(err.syscall(), Some("read"));
@@ -1845,8 +1890,8 @@ impl Socket {
     ///
     /// Several destinations may be piped to; each gets every chunk. With an encoding set, the
     /// decoded text is written, as Node does. Errors are not forwarded: an `error` on either side
-    /// leaves the other open (destroy it from an `error` or `close` listener, as in the
-    /// `tcp_proxy` example).
+    /// leaves the other open (a destroyed destination only pauses this socket, as in Node);
+    /// destroy the other side from an `error` or `close` listener, as the `tcp_proxy` example does.
     ///
     /// # Examples
     ///
@@ -1907,7 +1952,7 @@ impl Socket {
     /// A read from the reader thread, sent straight to the lone pipe destination (see
     /// `update_fast_pipe`). Gives the bytes back when they must go through the loop: paused,
     /// earlier reads still on their way to the loop, or the pipe is gone.
-    fn forward_piped(&self, data: Vec<u8>) -> Result<(), Vec<u8>> {
+    fn forward_piped(&self, data: &mut Vec<u8>) -> bool {
         let (destination, gate) = {
             let mut st = self.lock();
             let destination = match &st.fast_pipe {
@@ -1915,17 +1960,17 @@ impl Socket {
                 _ => None,
             };
             let Some(core) = destination else {
-                return Err(data);
+                return false;
             };
             if st.gate.pending() != 0 {
-                return Err(data);
+                return false;
             }
             st.bytes_read += data.len() as u64;
             self.touch(&mut st);
             (Socket { core }, Arc::clone(&st.gate))
         };
-        if destination.write(data) {
-            return Ok(());
+        if destination.write(ReusedBuffer(data)) {
+            return true;
         }
         // The destination is full: as the pipe would pause this socket until `drain`, stop
         // reading until it has room again (or this socket or the destination closes).
@@ -1948,7 +1993,7 @@ impl Socket {
             // until a `drain` that will not come (its data stays unread, the peer is slowed).
             self.pipe_paused_by(&destination);
         }
-        Ok(())
+        true
     }
 
     /// Pauses this socket until `destination` drains (what a pipe does when `write` refuses).
@@ -2163,19 +2208,15 @@ impl Socket {
     /// # Examples
     ///
     /// ```
-    /// let server = nodenet::create_server(|socket| {
-    ///     socket.resume(); // never ends its side
-    /// });
-    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
-    ///     let port = server.address().unwrap().port().unwrap();
-    ///     let client = nodenet::connect((port, "127.0.0.1"));
-    ///     let server = server.clone();
-    ///     client.on_connect(move |client| {
-    ///         client.unref(); // a background connection: it does not hold the loop
-    ///         server.close(); // the server (and its open connection) neither
-    ///     });
+    /// // A peer that accepts nothing: the kernel completes the handshake anyway.
+    /// let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let port = peer.local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1"));
+    /// client.on_connect(|client| {
+    ///     client.unref(); // a background connection: it does not hold the loop
     /// });
     /// nodenet::run().unwrap(); // returns with the connection still open
+    /// assert!(!client.destroyed());
     /// ```
     pub fn unref(&self) -> &Self {
         self.lock().refd = false;

@@ -18,8 +18,9 @@ pub(crate) const MAX_READ: usize = 64 * 1024;
 /// Takes reads straight from the reader thread, bypassing the loop (a `pipe` with nothing else
 /// listening: see `Socket::forward_piped`).
 pub(crate) trait Forwarder: Send + Sync {
-    /// Sends `data` on; gives it back when it must go through the loop after all.
-    fn forward(&self, data: Vec<u8>) -> Result<(), Vec<u8>>;
+    /// Sends `data` on and returns true (leaving `data` either sent, or emptied because its
+    /// bytes were moved to a queue); false when it must go through the loop after all.
+    fn forward(&self, data: &mut Vec<u8>) -> bool;
 }
 
 /// What the loop and the reader share: the read credit and the on/off switches.
@@ -150,6 +151,17 @@ pub(crate) fn run(stream: Arc<RawSocket>, gate: Arc<ReadGate>, id: HandleId, lre
                 if gate.closed() {
                     break;
                 }
+                if gate.forwarding.load(Ordering::Acquire) && gate.forwarder.forward(&mut buf) {
+                    // Sent at once (the buffer is reused) or moved to a queue (a new one).
+                    if n == size && size < MAX_READ {
+                        size *= 2;
+                    }
+                    if buf.capacity() < size {
+                        buf = Vec::with_capacity(size);
+                    }
+                    buf.clear();
+                    continue;
+                }
                 // A read that filled at least half the buffer is handed on as it is (and the
                 // next read gets a fresh buffer, larger if this one was filled); a small one is
                 // copied out so that the buffer is reused.
@@ -162,14 +174,6 @@ pub(crate) fn run(stream: Arc<RawSocket>, gate: Arc<ReadGate>, id: HandleId, lre
                     let small = buf.clone();
                     buf.clear();
                     small
-                };
-                let data = if gate.forwarding.load(Ordering::Acquire) {
-                    match gate.forwarder.forward(data) {
-                        Ok(()) => continue,
-                        Err(data) => data,
-                    }
-                } else {
-                    data
                 };
                 gate.pending.fetch_add(data.len(), Ordering::AcqRel);
                 lref.send(id, IoEvent::Data(data));
