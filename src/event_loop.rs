@@ -451,7 +451,12 @@ impl Drop for Loop {
     }
 }
 
-/// A sendable handle to a thread's loop; `post` runs a closure there.
+/// A sendable handle to a thread's loop; [`post`](LoopHandle::post) runs a closure there.
+///
+/// Get one with [`current_loop()`] on the loop's thread and move it (it is `Send + Sync + Clone`)
+/// to the threads that must hand results back: the closure runs on the loop thread, where it may
+/// add listeners and use `Rc` state. A pending post does not keep `run()` going by itself (below,
+/// a timer does until the result arrives); an open socket or listening server also would.
 ///
 /// # Examples
 ///
@@ -481,13 +486,61 @@ pub struct LoopHandle {
 impl LoopHandle {
     /// Runs `f` on the loop's thread, between events; `f` may use `!Send` state such as listeners.
     ///
-    /// If the loop's thread has exited, `f` is dropped without running.
+    /// Closures posted from one thread run in the order they were posted. If the loop is not
+    /// running when `f` arrives, `f` runs during the next `run()` of that thread; if the loop's
+    /// thread has exited, `f` is dropped without running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     let handle = nodenet::current_loop();
+    ///     std::thread::spawn(move || {
+    ///         let answer = 6 * 7; // work done off the loop
+    ///         handle.post(move || {
+    ///             // Back on the loop thread: listeners may be added here.
+    ///             socket.on_finish(|_| println!("answer sent"));
+    ///             socket.end_with(format!("{answer}\n"));
+    ///         });
+    ///     });
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_data(|_, chunk| assert_eq!(chunk.bytes(), b"42\n"));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn post(&self, f: impl FnOnce() + Send + 'static) {
         let _ = self.lref.tx.send(Event::Task(Box::new(f)));
     }
 }
 
 /// A handle to the calling thread's loop, for other threads to `post` work back to it.
+///
+/// Creates the thread's loop if it has none yet.
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+///
+/// let results = Rc::new(Cell::new(0));
+/// let keep_alive = nodenet::set_timeout(std::time::Duration::from_secs(10), || {});
+/// let handle = nodenet::current_loop();
+/// let worker = std::thread::spawn(move || {
+///     handle.post(move || keep_alive.clear()); // runs on the loop thread
+/// });
+/// let r = results.clone();
+/// nodenet::set_immediate(move || r.set(r.get() + 1));
+/// nodenet::run().unwrap();
+/// worker.join().unwrap();
+/// assert_eq!(results.get(), 1);
+/// ```
 pub fn current_loop() -> LoopHandle {
     with_loop(|lp| LoopHandle {
         lref: lp.loop_ref(),
@@ -497,6 +550,11 @@ pub fn current_loop() -> LoopHandle {
 /// Runs the calling thread's loop until no ref'd handle (listening server, open or connecting socket,
 /// pending timer) remains.
 ///
+/// Listeners, timers, immediates and posted closures run on the calling thread, in libuv's order:
+/// timers, then I/O events, then immediates, then `close` events. Returns `Ok(())` at once if
+/// there is nothing to do. Each thread has its own loop: handles created on a thread belong to
+/// that thread's loop, and another thread runs its own.
+///
 /// # Errors
 ///
 /// Returns the first `error` event that found no listener (after closing that handle), the Rust
@@ -504,7 +562,26 @@ pub fn current_loop() -> LoopHandle {
 ///
 /// # Panics
 ///
-/// Panics when called from inside a listener of the same loop, and re-raises a panic of a listener.
+/// Panics when called from inside a listener of the same loop, and re-raises a panic of a listener
+/// (after closing every handle of the loop, so no thread or file descriptor is left behind).
+///
+/// # Examples
+///
+/// ```
+/// fn main() -> Result<(), nodenet::Error> {
+///     let server = nodenet::create_server(|socket| {
+///         socket.end_with("hello\n");
+///     });
+///     server.listen((0, "127.0.0.1")).on_listening(|server| {
+///         let port = server.address().unwrap().port().unwrap();
+///         let server = server.clone();
+///         nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+///             server.close();
+///         });
+///     });
+///     nodenet::run() // returns when the server and both sockets are closed
+/// }
+/// ```
 pub fn run() -> Result<(), Error> {
     let lp = LOOP.with(Rc::clone);
     lp.run()

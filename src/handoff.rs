@@ -38,6 +38,18 @@ use std::os::unix::net::UnixStream;
 /// # Errors
 ///
 /// The OS error of `sendmsg` (e.g. `EPIPE` when the other end is gone).
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::net::UnixStream;
+///
+/// let (here, there) = UnixStream::pair().unwrap(); // to a child process in real use
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// nodenet::handoff::send_listener(&here, &listener).unwrap();
+/// let received = nodenet::handoff::receive(&there).unwrap(); // the same listening socket
+/// # drop(received);
+/// ```
 pub fn send_listener(channel: &UnixStream, listener: &impl AsFd) -> Result<(), Error> {
     crate::sys::send_fd(channel, listener.as_fd()).map_err(|e| Error::from_io(&e, "sendmsg"))
 }
@@ -49,6 +61,16 @@ pub fn send_listener(channel: &UnixStream, listener: &impl AsFd) -> Result<(), E
 ///
 /// The OS error of `recvmsg`; `EOF` when the channel closed first; `EINVAL`-like
 /// (`ErrorKind::InvalidData`) when a message came without a descriptor.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::net::UnixStream;
+///
+/// let (here, there) = UnixStream::pair().unwrap();
+/// drop(here); // the sender went away without sending anything
+/// assert!(nodenet::handoff::receive(&there).is_err());
+/// ```
 pub fn receive(channel: &UnixStream) -> Result<OwnedFd, Error> {
     crate::sys::recv_fd(channel).map_err(|e| Error::from_io(&e, "recvmsg"))
 }

@@ -10,10 +10,10 @@ mod encoding;
 mod error;
 mod event;
 mod event_loop;
-#[cfg(unix)]
-pub mod handoff;
 #[doc(hidden)]
 pub mod fuzz_api;
+#[cfg(unix)]
+pub mod handoff;
 mod io_threads;
 mod ip;
 mod logging;

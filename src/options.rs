@@ -946,7 +946,7 @@ impl From<&PathBuf> for ConnectOptions {
 
 /// Options for [`Socket::new`](crate::Socket::new); `Default` is Node's defaults.
 ///
-/// Of Node's `new net.Socket(options)`, only `allowHalfOpen` is supported (`fd`, `readable`,
+/// Of Node's `new net.Socket(options)`, `allowHalfOpen` and `fd` are supported (`readable`,
 /// `writable`, `signal`, `onread`, `noDelay`, `keepAlive` are not; use the socket's setters for
 /// the last two).
 ///
@@ -1001,6 +1001,27 @@ impl SocketOptions {
     /// The socket takes ownership of `fd` and closes it. An fd that is not a stream socket makes
     /// the socket emit `error` with `ERR_INVALID_FD_TYPE` (Node throws), then `close`; the fd is
     /// then left alone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::os::fd::IntoRawFd;
+    ///
+    /// // A connection made with std, handed to nodenet.
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    /// let (accepted, _) = listener.accept().unwrap();
+    /// let socket = nodenet::Socket::new(nodenet::SocketOptions::default().fd(accepted.into_raw_fd()));
+    /// socket.end_with("hello from an adopted fd\n");
+    /// let reader = std::thread::spawn(move || {
+    ///     let mut text = String::new();
+    ///     peer.read_to_string(&mut text).unwrap(); // until our FIN; then the peer closes
+    ///     text
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(reader.join().unwrap(), "hello from an adopted fd\n");
+    /// ```
     #[cfg(unix)]
     pub fn fd(mut self, fd: std::os::fd::RawFd) -> Self {
         self.fd = Some(fd);

@@ -522,7 +522,9 @@ impl Server {
     /// Stops accepting at once (new connections are refused); `close` follows when the last
     /// connection has closed (Node's `server.close()`).
     ///
-    /// When `close` returns, the listening socket is closed (the port can be listened on again)
+    /// When `close` returns, the listening socket is closed (the port can be listened on again;
+    /// a socket shared with servers on other loops through
+    /// [`ListenOptions::exclusive`](crate::ListenOptions::exclusive) closes with the last of them)
     /// and a local socket file is removed; [`Server::listening`] is false. Open connections are
     /// not touched: end or destroy them to let `close` come sooner. As in Node, closing a server
     /// that is not listening still emits `close` (see [`Server::close_with`] to tell the cases

@@ -60,11 +60,17 @@ fn lifecycle_and_errors_are_logged_at_their_levels() {
             .any(|(l, text)| *l == level && text.contains(needle))
     };
     assert!(has(Level::Info, "listening on 127.0.0.1:"), "{records:#?}");
-    assert!(has(Level::Debug, "connection from 127.0.0.1:"), "{records:#?}");
+    assert!(
+        has(Level::Debug, "connection from 127.0.0.1:"),
+        "{records:#?}"
+    );
     assert!(has(Level::Debug, "connected to 127.0.0.1:"), "{records:#?}");
     assert!(has(Level::Debug, "error ERR_TEST"), "{records:#?}");
     assert!(has(Level::Debug, "closed (had_error true)"), "{records:#?}");
-    assert!(has(Level::Debug, "closed (had_error false)"), "{records:#?}");
+    assert!(
+        has(Level::Debug, "closed (had_error false)"),
+        "{records:#?}"
+    );
     assert!(has(Level::Info, "closed"), "{records:#?}");
     assert!(
         !records.iter().any(|(l, _)| *l <= Level::Warn),
