@@ -4,6 +4,15 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 /// An IP address family, displayed as Node spells it (`"IPv4"`, `"IPv6"`).
+///
+/// # Examples
+///
+/// ```
+/// use nodenet::Family;
+///
+/// assert_eq!(Family::IPv6.to_string(), "IPv6");
+/// assert_eq!(Family::of(&"127.0.0.1".parse().unwrap()), Family::IPv4);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// IPv4.
@@ -14,6 +23,15 @@ pub enum Family {
 
 impl Family {
     /// The family of an IP address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nodenet::Family;
+    /// use std::net::IpAddr;
+    ///
+    /// assert_eq!(Family::of(&"::1".parse::<IpAddr>().unwrap()), Family::IPv6);
+    /// ```
     pub fn of(ip: &IpAddr) -> Family {
         match ip {
             IpAddr::V4(_) => Family::IPv4,
@@ -22,6 +40,13 @@ impl Family {
     }
 
     /// Node's numeric form: 4 or 6.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(nodenet::Family::IPv4.number(), 4);
+    /// assert_eq!(nodenet::Family::IPv6.number(), 6);
+    /// ```
     pub fn number(self) -> u8 {
         match self {
             Family::IPv4 => 4,
@@ -40,6 +65,24 @@ impl fmt::Display for Family {
 }
 
 /// An IP endpoint as Node's `address()` returns it: `{ address, family, port }`.
+///
+/// `Display` gives `address:port`, with the address in brackets for IPv6 (`[::1]:80`).
+///
+/// # Examples
+///
+/// ```
+/// let server = nodenet::create_server(|_| {});
+/// server.listen((0, "127.0.0.1")).on_listening(|server| {
+///     let address = server.address().unwrap();
+///     let info = address.inet().unwrap();
+///     assert_eq!(info.address, "127.0.0.1");
+///     assert_eq!(info.family, nodenet::Family::IPv4);
+///     assert_ne!(info.port, 0);
+///     assert_eq!(info.to_string(), format!("127.0.0.1:{}", info.port));
+///     server.close();
+/// });
+/// nodenet::run().unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AddressInfo {
     /// The IP address as text (`"127.0.0.1"`, `"::"`, `"::ffff:127.0.0.1"`).
@@ -88,7 +131,20 @@ pub enum Address {
 }
 
 impl Address {
-    /// The port, for a TCP endpoint.
+    /// The port, for a TCP endpoint; `None` for a local socket path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap(); // the port the OS picked
+    ///     assert_ne!(port, 0);
+    ///     server.close();
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(nodenet::Address::Path("/tmp/a.sock".into()).port(), None);
+    /// ```
     pub fn port(&self) -> Option<u16> {
         match self {
             Address::Inet(info) => Some(info.port),
@@ -97,6 +153,16 @@ impl Address {
     }
 
     /// The IP endpoint, if this is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nodenet::{Address, AddressInfo, Family};
+    ///
+    /// let info = AddressInfo { address: "::1".into(), family: Family::IPv6, port: 80 };
+    /// assert_eq!(Address::Inet(info.clone()).inet(), Some(&info));
+    /// assert_eq!(Address::Path("/tmp/a.sock".into()).inet(), None);
+    /// ```
     pub fn inet(&self) -> Option<&AddressInfo> {
         match self {
             Address::Inet(info) => Some(info),
@@ -105,6 +171,14 @@ impl Address {
     }
 
     /// The path, if this is a local socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let address = nodenet::Address::Path("/tmp/echo.sock".into());
+    /// assert_eq!(address.path(), Some("/tmp/echo.sock"));
+    /// assert_eq!(address.to_string(), "/tmp/echo.sock");
+    /// ```
     pub fn path(&self) -> Option<&str> {
         match self {
             Address::Inet(_) => None,
@@ -122,7 +196,20 @@ impl fmt::Display for Address {
     }
 }
 
-/// A socket's `readyState`, as Node computes it.
+/// A socket's `readyState`, as Node computes it; `Display` gives Node's string (`"readOnly"`, ...).
+///
+/// # Examples
+///
+/// ```
+/// use nodenet::{ReadyState, Socket, SocketOptions};
+///
+/// let socket = Socket::new(SocketOptions::default());
+/// assert_eq!(socket.ready_state(), ReadyState::Open); // Node's value for a new socket
+/// socket.destroy();
+/// assert_eq!(socket.ready_state(), ReadyState::Closed);
+/// assert_eq!(ReadyState::WriteOnly.to_string(), "writeOnly");
+/// nodenet::run().unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReadyState {
     /// Connecting.

@@ -9,6 +9,20 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A character encoding, as Node's `Buffer` encodings.
+///
+/// Used by [`Socket::set_encoding`](crate::Socket::set_encoding) (decoding `data`) and
+/// [`Socket::write_encoded`](crate::Socket::write_encoded) (encoding a string to send). Parse one
+/// from any name Node accepts with [`Encoding::from_name`] or `str::parse`.
+///
+/// # Examples
+///
+/// ```
+/// use nodenet::Encoding;
+///
+/// assert_eq!("hex".parse::<Encoding>(), Ok(Encoding::Hex));
+/// assert_eq!(Encoding::Hex.encode("6869"), b"hi");
+/// assert_eq!(Encoding::Base64.to_string(), "base64");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Encoding {
     /// UTF-8 (`'utf8'`).
@@ -533,6 +547,34 @@ fn ascii_string(bytes: Vec<u8>) -> String {
 }
 
 /// One `data` event's payload: the bytes read, and their text when an encoding is set.
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+///
+/// let server = nodenet::create_server(|socket| {
+///     socket.end_with("h\u{e9}llo"); // "héllo"
+/// });
+/// let text = Rc::new(RefCell::new(String::new()));
+/// let sink = text.clone();
+/// server.listen((0, "127.0.0.1")).on_listening(move |server| {
+///     let port = server.address().unwrap().port().unwrap();
+///     let client = nodenet::connect((port, "127.0.0.1"));
+///     client.set_encoding(Some(nodenet::Encoding::Latin1));
+///     let sink = sink.clone();
+///     client.on_data(move |_, chunk: &nodenet::Chunk| {
+///         assert!(!chunk.bytes().is_empty());
+///         sink.borrow_mut().push_str(chunk.text().unwrap());
+///     });
+///     let server = server.clone();
+///     client.on_close(move |_, _| {
+///         server.close();
+///     });
+/// });
+/// nodenet::run().unwrap();
+/// assert_eq!(*text.borrow(), "h\u{c3}\u{a9}llo"); // the UTF-8 bytes of 'é', read as latin1
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chunk {
     bytes: Vec<u8>,
@@ -549,16 +591,93 @@ impl Chunk {
     /// With an encoding set, a read that ends inside a character carries its first bytes here while
     /// [`Chunk::text`] holds only the complete characters; a read that completes no character emits
     /// no `data` event, and the replacement character emitted at end of stream comes with no bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.end_with(vec![0u8, 1, 2, 255]);
+    /// });
+    /// let received = Rc::new(RefCell::new(Vec::new()));
+    /// let sink = received.clone();
+    /// server.listen((0, "127.0.0.1")).on_listening(move |server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     let sink = sink.clone();
+    ///     client.on_data(move |_, chunk| sink.borrow_mut().extend_from_slice(chunk.bytes()));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(*received.borrow(), [0, 1, 2, 255]);
+    /// ```
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
-    /// The decoded text, when `set_encoding` chose an encoding.
+    /// The decoded text, when [`Socket::set_encoding`](crate::Socket::set_encoding) chose an
+    /// encoding; `None` without one.
+    ///
+    /// A multi-byte character split across reads is never broken: its bytes are held back until
+    /// the character is complete.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.end_with("caf\u{e9}");
+    /// });
+    /// let text = Rc::new(RefCell::new(String::new()));
+    /// let sink = text.clone();
+    /// server.listen((0, "127.0.0.1")).on_listening(move |server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.set_encoding(Some(nodenet::Encoding::Hex));
+    ///     let sink = sink.clone();
+    ///     client.on_data(move |_, chunk| sink.borrow_mut().push_str(chunk.text().unwrap()));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(*text.borrow(), "636166c3a9");
+    /// ```
     pub fn text(&self) -> Option<&str> {
         self.text.as_deref()
     }
 
-    /// Takes the bytes out of the chunk.
+    /// Takes the bytes out of the chunk (without a copy).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.end_with("abc");
+    /// });
+    /// let chunks: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+    /// let sink = chunks.clone();
+    /// server.listen((0, "127.0.0.1")).on_listening(move |server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     let sink = sink.clone();
+    ///     client.on_data(move |_, chunk| sink.borrow_mut().push(chunk.clone().into_bytes()));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(chunks.borrow().concat(), b"abc");
+    /// ```
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }

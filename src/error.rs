@@ -32,6 +32,8 @@ struct Inner {
     hostname: Option<String>,
     kind: io::ErrorKind,
     message: String,
+    /// The errors an aggregate error gathers (Node's `AggregateError.errors`).
+    errors: Vec<Error>,
 }
 
 /// How a system error's message is laid out (Node has several helpers for it).
@@ -47,6 +49,20 @@ pub(crate) enum Style {
 
 impl Error {
     /// Creates an error with a Node code (usually `ERR_*`) and a message.
+    ///
+    /// Useful with [`Socket::destroy_with`](crate::Socket::destroy_with). It has no errno, syscall,
+    /// address or port; its [`kind`](Error::kind) is derived from the code (`InvalidInput` for
+    /// `ERR_INVALID_ARG_VALUE`, `BrokenPipe` for `EPIPE`, ..., else `Other`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = nodenet::Error::new("ERR_PROTOCOL", "bad frame");
+    /// assert_eq!(err.code(), "ERR_PROTOCOL");
+    /// assert_eq!(err.to_string(), "bad frame");
+    /// assert_eq!(err.errno(), None);
+    /// assert_eq!(err.kind(), std::io::ErrorKind::Other);
+    /// ```
     pub fn new(code: &str, message: impl Into<String>) -> Error {
         Error::build(Inner {
             code: code.to_string(),
@@ -57,6 +73,7 @@ impl Error {
             hostname: None,
             kind: kind_for_code(code),
             message: message.into(),
+            errors: Vec::new(),
         })
     }
 
@@ -118,6 +135,7 @@ impl Error {
             hostname: None,
             kind: err.kind(),
             message,
+            errors: Vec::new(),
         })
     }
 
@@ -132,6 +150,7 @@ impl Error {
             hostname: Some(hostname.to_string()),
             kind: io::ErrorKind::NotFound,
             message: format!("getaddrinfo ENOTFOUND {hostname}"),
+            errors: Vec::new(),
         })
     }
 
@@ -186,45 +205,200 @@ impl Error {
             hostname: inner.hostname.clone(),
             kind: inner.kind,
             message: format!("{} - Local ({address}:{port})", inner.message),
+            errors: inner.errors.clone(),
         })
     }
 
+    /// Node's `AggregateError` for a connection whose every attempt failed (happy eyeballs): the
+    /// code is the first error's, the message is empty, and [`Error::errors`] lists them all.
+    pub(crate) fn aggregate(errors: Vec<Error>) -> Error {
+        let first = &errors[0];
+        Error::build(Inner {
+            code: first.code().to_string(),
+            errno: None,
+            syscall: None,
+            address: None,
+            port: None,
+            hostname: None,
+            kind: first.kind(),
+            message: String::new(),
+            errors,
+        })
+    }
+
+    /// The errors gathered by an aggregate error, in order; empty for other errors.
+    ///
+    /// A connect with [`ConnectOptions::auto_select_family`](crate::ConnectOptions::auto_select_family)
+    /// that tried several addresses and failed on each reports Node's `AggregateError`: its
+    /// [`code`](Error::code) is the first attempt's, its message is empty, and this lists one
+    /// error per attempt (`ETIMEDOUT` for an attempt that timed out).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // A name that resolves to two addresses, on a port where nothing listens.
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let options = nodenet::ConnectOptions::port(port)
+    ///     .host("two.test")
+    ///     .lookup(|_, _| Ok(vec!["127.0.0.1".parse().unwrap(), "::ffff:127.0.0.1".parse().unwrap()]));
+    /// let client = nodenet::connect(options);
+    /// client.on_error(|_, err| {
+    ///     assert_eq!(err.code(), "ECONNREFUSED");
+    ///     assert_eq!(err.message(), "");
+    ///     let codes: Vec<&str> = err.errors().iter().map(|e| e.code()).collect();
+    ///     assert_eq!(codes, ["ECONNREFUSED", "ECONNREFUSED"]);
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
+    pub fn errors(&self) -> &[Error] {
+        &self.inner.errors
+    }
+
     /// Node's error code: `"ECONNREFUSED"`, `"ERR_SERVER_NOT_RUNNING"`, ...
+    ///
+    /// System errors carry the OS error's name (`"ECONNRESET"`, `"EADDRINUSE"`, ...), the others
+    /// Node's `ERR_*` code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.close_with(|_, err| {
+    ///     assert_eq!(err.unwrap().code(), "ERR_SERVER_NOT_RUNNING");
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn code(&self) -> &str {
         &self.inner.code
     }
 
     /// Node's numeric errno (negative on Unix, e.g. `-111` for `ECONNREFUSED` on Linux), for system errors.
+    ///
+    /// `None` for Node's `ERR_*` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1")); // nothing listens there now
+    /// client.on_error(|_, err| {
+    ///     assert_eq!(err.code(), "ECONNREFUSED");
+    ///     if cfg!(target_os = "linux") {
+    ///         assert_eq!(err.errno(), Some(-111));
+    ///     }
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn errno(&self) -> Option<i32> {
         self.inner.errno
     }
 
     /// The system call that failed (`"connect"`, `"listen"`, `"read"`, `"getaddrinfo"`, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1"));
+    /// client.on_error(|_, err| assert_eq!(err.syscall(), Some("connect")));
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn syscall(&self) -> Option<&str> {
         self.inner.syscall
     }
 
     /// The address (or socket path) the failed call was about.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("nodenet-doc-no-such.sock");
+    /// let client = nodenet::connect(&path); // no such file
+    /// let expected = path.to_str().unwrap().to_string();
+    /// client.on_error(move |_, err| {
+    ///     assert_eq!(err.code(), "ENOENT");
+    ///     assert_eq!(err.address(), Some(expected.as_str()));
+    ///     assert_eq!(err.port(), None);
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn address(&self) -> Option<&str> {
         self.inner.address.as_deref()
     }
 
     /// The port the failed call was about (absent when it was 0, as in Node).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1"));
+    /// client.on_error(move |_, err| {
+    ///     assert_eq!(err.address(), Some("127.0.0.1"));
+    ///     assert_eq!(err.port(), Some(port));
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn port(&self) -> Option<u16> {
         self.inner.port
     }
 
     /// The host name that could not be resolved (DNS errors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // A resolver that finds nothing: the connect fails with ENOTFOUND.
+    /// let options = nodenet::ConnectOptions::port(80)
+    ///     .host("nowhere.test")
+    ///     .lookup(|_host, _family| Ok(Vec::new()));
+    /// let client = nodenet::connect(options);
+    /// client.on_error(|_, err| {
+    ///     assert_eq!(err.code(), "ENOTFOUND");
+    ///     assert_eq!(err.syscall(), Some("getaddrinfo"));
+    ///     assert_eq!(err.hostname(), Some("nowhere.test"));
+    ///     assert_eq!(err.to_string(), "getaddrinfo ENOTFOUND nowhere.test");
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn hostname(&self) -> Option<&str> {
         self.inner.hostname.as_deref()
     }
 
     /// The closest `std::io::ErrorKind`.
+    ///
+    /// `io::Error::from(error)` keeps it (with the `Error` as the source).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    ///
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1"));
+    /// client.on_error(|_, err| {
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    ///     let io: std::io::Error = err.clone().into();
+    ///     assert_eq!(io.kind(), ErrorKind::ConnectionRefused);
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn kind(&self) -> io::ErrorKind {
         self.inner.kind
     }
 
     /// Node's message, the same text as `Display`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1"));
+    /// client.on_error(move |_, err| {
+    ///     assert_eq!(err.message(), format!("connect ECONNREFUSED 127.0.0.1:{port}"));
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn message(&self) -> &str {
         &self.inner.message
     }
@@ -276,6 +450,8 @@ fn kind_for_code(code: &str) -> io::ErrorKind {
         | "ERR_INVALID_ARG_TYPE"
         | "ERR_MISSING_ARGS"
         | "ERR_INVALID_IP_ADDRESS"
+        | "ERR_INVALID_ADDRESS"
+        | "ERR_INVALID_FD_TYPE"
         | "ERR_UNKNOWN_ENCODING"
         | "ERR_OUT_OF_RANGE" => io::ErrorKind::InvalidInput,
         "ERR_SOCKET_CLOSED" | "ERR_STREAM_DESTROYED" | "ERR_SOCKET_CLOSED_BEFORE_CONNECTION" => {

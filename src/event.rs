@@ -22,6 +22,12 @@ pub(crate) enum IoEvent {
     Accepted(RawSocket),
     /// The connector resolved `host` to an address, or failed to.
     Lookup(Result<IpAddr, Error>, String),
+    /// The connector started a connect attempt to this address and port.
+    Attempt(IpAddr, u16),
+    /// A connect attempt failed (others may follow).
+    AttemptFailed(IpAddr, u16, Error),
+    /// A connect attempt ran out of time (happy eyeballs); the next address is tried.
+    AttemptTimedOut(IpAddr, u16),
     /// The connector connected; the same thread now reads.
     Connected(std::sync::Arc<RawSocket>),
     /// The connector gave up.
@@ -45,6 +51,9 @@ impl fmt::Debug for IoEvent {
         match self {
             IoEvent::Accepted(_) => f.write_str("Accepted"),
             IoEvent::Lookup(r, host) => write!(f, "Lookup({r:?}, {host})"),
+            IoEvent::Attempt(ip, port) => write!(f, "Attempt({ip}, {port})"),
+            IoEvent::AttemptFailed(ip, port, e) => write!(f, "AttemptFailed({ip}, {port}, {e})"),
+            IoEvent::AttemptTimedOut(ip, port) => write!(f, "AttemptTimedOut({ip}, {port})"),
             IoEvent::Connected(_) => f.write_str("Connected"),
             IoEvent::ConnectFailed(e) => write!(f, "ConnectFailed({e})"),
             IoEvent::Data(d) => write!(f, "Data({})", d.len()),

@@ -9,7 +9,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How many ready events one wake-up dispatches before timers and immediates get a turn.
@@ -50,9 +51,39 @@ pub(crate) fn with_loop<R>(f: impl FnOnce(&Loop) -> R) -> R {
 pub(crate) struct LoopRef {
     id: u64,
     tx: Sender<Event>,
+    /// Operations in progress on other threads that will queue work for the loop (see `hold`).
+    holds: Arc<AtomicUsize>,
+}
+
+/// Keeps a loop from ending while another thread changes a handle's state and queues the task
+/// that follows up on it (see [`LoopRef::hold`]).
+pub(crate) struct Hold(Option<LoopRef>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(lref) = self.0.take() {
+            lref.holds.fetch_sub(1, Ordering::SeqCst);
+            // The loop may be waiting for events because of this hold: wake it to look again.
+            let _ = lref.tx.send(Event::Task(Box::new(|| {})));
+        }
+    }
 }
 
 impl LoopRef {
+    /// Keeps the loop alive until the returned guard is dropped, when called from another thread
+    /// (on the loop's own thread there is no race and it does nothing).
+    ///
+    /// Take it before a change that makes a handle stop keeping the loop alive and drop it after
+    /// the task that follows up (e.g. the `close` event) was queued: otherwise the loop could see
+    /// the handle inactive and the channel still empty, and `run()` would return early.
+    pub(crate) fn hold(&self) -> Hold {
+        if self.is_current() {
+            return Hold(None);
+        }
+        self.holds.fetch_add(1, Ordering::SeqCst);
+        Hold(Some(self.clone()))
+    }
+
     /// Whether the calling thread is this loop's thread.
     pub(crate) fn is_current(&self) -> bool {
         CURRENT_LOOP_ID.with(|id| id.get()) == self.id
@@ -120,7 +151,11 @@ impl Loop {
         let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
         CURRENT_LOOP_ID.with(|current| current.set(id));
         Loop {
-            lref: LoopRef { id, tx },
+            lref: LoopRef {
+                id,
+                tx,
+                holds: Arc::new(AtomicUsize::new(0)),
+            },
             rx,
             handles: RefCell::new(HashMap::new()),
             locals: RefCell::new(HashMap::new()),
@@ -187,6 +222,12 @@ impl Loop {
         self.ticks.borrow_mut().push_back(task);
     }
 
+    /// Queues `task` ahead of every queued tick: for what Node throws synchronously, which
+    /// happens before anything the current code had queued.
+    pub(crate) fn next_tick_first(&self, task: Box<dyn FnOnce()>) {
+        self.ticks.borrow_mut().push_front(task);
+    }
+
     /// Queues `task` for the immediate phase (Node's `setImmediate`); it keeps the loop alive.
     pub(crate) fn immediate(&self, task: Box<dyn FnOnce()>) {
         self.immediates.borrow_mut().push_back(task);
@@ -225,6 +266,7 @@ impl Loop {
 
     /// An `error` event found no listener: `run()` returns it.
     pub(crate) fn report_unhandled(&self, error: Error) {
+        crate::logging::log_event!(warn, "unhandled error event: {error}");
         let mut slot = self.unhandled.borrow_mut();
         if slot.is_none() {
             *slot = Some(error);
@@ -312,10 +354,14 @@ impl Loop {
     }
 
     fn alive(&self) -> bool {
+        // The order matters for `Hold`: another thread takes a hold, makes a handle inactive,
+        // queues a task, then lets the hold go. Looking at the handles, then the holds, then the
+        // channel, the loop sees at least one of them.
         self.refs.get() > 0
             || self.has_pending_work()
-            || !self.rx.is_empty()
             || self.handles.borrow().values().any(|h| h.keeps_alive())
+            || self.lref.holds.load(Ordering::SeqCst) > 0
+            || !self.rx.is_empty()
     }
 
     fn has_pending_work(&self) -> bool {
@@ -405,7 +451,12 @@ impl Drop for Loop {
     }
 }
 
-/// A sendable handle to a thread's loop; `post` runs a closure there.
+/// A sendable handle to a thread's loop; [`post`](LoopHandle::post) runs a closure there.
+///
+/// Get one with [`current_loop()`] on the loop's thread and move it (it is `Send + Sync + Clone`)
+/// to the threads that must hand results back: the closure runs on the loop thread, where it may
+/// add listeners and use `Rc` state. A pending post does not keep `run()` going by itself (below,
+/// a timer does until the result arrives); an open socket or listening server also would.
 ///
 /// # Examples
 ///
@@ -435,13 +486,61 @@ pub struct LoopHandle {
 impl LoopHandle {
     /// Runs `f` on the loop's thread, between events; `f` may use `!Send` state such as listeners.
     ///
-    /// If the loop's thread has exited, `f` is dropped without running.
+    /// Closures posted from one thread run in the order they were posted. If the loop is not
+    /// running when `f` arrives, `f` runs during the next `run()` of that thread; if the loop's
+    /// thread has exited, `f` is dropped without running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     let handle = nodenet::current_loop();
+    ///     std::thread::spawn(move || {
+    ///         let answer = 6 * 7; // work done off the loop
+    ///         handle.post(move || {
+    ///             // Back on the loop thread: listeners may be added here.
+    ///             socket.on_finish(|_| println!("answer sent"));
+    ///             socket.end_with(format!("{answer}\n"));
+    ///         });
+    ///     });
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_data(|_, chunk| assert_eq!(chunk.bytes(), b"42\n"));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn post(&self, f: impl FnOnce() + Send + 'static) {
         let _ = self.lref.tx.send(Event::Task(Box::new(f)));
     }
 }
 
 /// A handle to the calling thread's loop, for other threads to `post` work back to it.
+///
+/// Creates the thread's loop if it has none yet.
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+///
+/// let results = Rc::new(Cell::new(0));
+/// let keep_alive = nodenet::set_timeout(std::time::Duration::from_secs(10), || {});
+/// let handle = nodenet::current_loop();
+/// let worker = std::thread::spawn(move || {
+///     handle.post(move || keep_alive.clear()); // runs on the loop thread
+/// });
+/// let r = results.clone();
+/// nodenet::set_immediate(move || r.set(r.get() + 1));
+/// nodenet::run().unwrap();
+/// worker.join().unwrap();
+/// assert_eq!(results.get(), 1);
+/// ```
 pub fn current_loop() -> LoopHandle {
     with_loop(|lp| LoopHandle {
         lref: lp.loop_ref(),
@@ -451,6 +550,11 @@ pub fn current_loop() -> LoopHandle {
 /// Runs the calling thread's loop until no ref'd handle (listening server, open or connecting socket,
 /// pending timer) remains.
 ///
+/// Listeners, timers, immediates and posted closures run on the calling thread, in libuv's order:
+/// timers, then I/O events, then immediates, then `close` events. Returns `Ok(())` at once if
+/// there is nothing to do. Each thread has its own loop: handles created on a thread belong to
+/// that thread's loop, and another thread runs its own.
+///
 /// # Errors
 ///
 /// Returns the first `error` event that found no listener (after closing that handle), the Rust
@@ -458,7 +562,26 @@ pub fn current_loop() -> LoopHandle {
 ///
 /// # Panics
 ///
-/// Panics when called from inside a listener of the same loop, and re-raises a panic of a listener.
+/// Panics when called from inside a listener of the same loop, and re-raises a panic of a listener
+/// (after closing every handle of the loop, so no thread or file descriptor is left behind).
+///
+/// # Examples
+///
+/// ```
+/// fn main() -> Result<(), nodenet::Error> {
+///     let server = nodenet::create_server(|socket| {
+///         socket.end_with("hello\n");
+///     });
+///     server.listen((0, "127.0.0.1")).on_listening(|server| {
+///         let port = server.address().unwrap().port().unwrap();
+///         let server = server.clone();
+///         nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+///             server.close();
+///         });
+///     });
+///     nodenet::run() // returns when the server and both sockets are closed
+/// }
+/// ```
 pub fn run() -> Result<(), Error> {
     let lp = LOOP.with(Rc::clone);
     lp.run()

@@ -1,12 +1,13 @@
 //! `Server`: Node's `net.Server`: listen, accept into `Socket`s, close, count connections.
 
-use crate::address::{Address, AddressInfo};
+use crate::address::{Address, AddressInfo, Family};
 use crate::emitter::Listeners;
 use crate::error::{Error, Style};
 use crate::event::{HandleId, IoEvent};
 use crate::event_loop::{Dispatch, LoopRef, next_handle_id, with_loop};
 use crate::io_threads::{self, acceptor};
 use crate::options::{ListenOptions, ListenTarget, ServerOptions};
+use crate::shared_listeners::{self, ShareKey, SharedListener};
 use crate::socket::Socket;
 use crate::sys::Listener;
 use parking_lot::{Mutex, MutexGuard};
@@ -21,6 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 struct Listening {
     socket: Arc<Listener>,
+    /// A listener shared with servers on other loops (`exclusive(false)`), and the way to wake
+    /// this server's acceptor without disturbing theirs.
+    shared: Option<(Arc<SharedListener>, crate::sys::WakeSender)>,
     stop: Arc<AtomicBool>,
     /// The acceptor thread; joined on close so the listening fd is closed when `close()` returns.
     acceptor: Option<std::thread::JoinHandle<()>>,
@@ -80,16 +84,108 @@ type ServerListener = dyn FnMut(&Server);
 type ErrorListener = dyn FnMut(&Server, &Error);
 
 /// Loop-side state of a server: its listeners.
+type DropListener = dyn FnMut(&Server, &DropInfo);
+
 #[derive(Default)]
 pub(crate) struct ServerLocal {
     listening: Listeners<ServerListener>,
     connection: Listeners<dyn FnMut(Socket)>,
+    drop: Listeners<DropListener>,
     close: Listeners<ServerListener>,
     error: Listeners<ErrorListener>,
 }
 
+/// The connection a server turned away (the argument of [`Server::on_drop`]), as Node's `drop`
+/// event describes it.
+///
+/// For a local (unix) socket server, Node passes `undefined`: here the addresses are empty, the
+/// ports 0 and the families IPv4.
+///
+/// # Examples
+///
+/// ```
+/// let server = nodenet::create_server(|_| unreachable!("every connection is dropped"));
+/// server.set_max_connections(Some(0));
+/// server.on_drop(|server, info: &nodenet::DropInfo| {
+///     assert_eq!(info.remote_address, "127.0.0.1");
+///     assert_eq!(info.local_port, server.address().unwrap().port().unwrap());
+///     assert_eq!(info.remote_family, nodenet::Family::IPv4);
+///     server.close();
+/// });
+/// server.listen((0, "127.0.0.1")).on_listening(|server| {
+///     let port = server.address().unwrap().port().unwrap();
+///     nodenet::connect((port, "127.0.0.1")).resume();
+/// });
+/// nodenet::run().unwrap();
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DropInfo {
+    /// The server side's address (e.g. `"::ffff:127.0.0.1"` on a dual-stack server).
+    pub local_address: String,
+    /// The server side's port.
+    pub local_port: u16,
+    /// The family of `local_address`.
+    pub local_family: Family,
+    /// The client's address.
+    pub remote_address: String,
+    /// The client's port.
+    pub remote_port: u16,
+    /// The family of `remote_address`.
+    pub remote_family: Family,
+}
+
+impl DropInfo {
+    fn of(stream: &crate::sys::Stream) -> DropInfo {
+        let describe = |addr: Option<SocketAddr>| match addr {
+            Some(addr) => (
+                addr.ip().to_string(),
+                addr.port(),
+                if addr.is_ipv4() {
+                    Family::IPv4
+                } else {
+                    Family::IPv6
+                },
+            ),
+            None => (String::new(), 0, Family::IPv4),
+        };
+        let (local_address, local_port, local_family) =
+            describe(stream.local_addr().ok().and_then(|a| a.as_socket()));
+        let (remote_address, remote_port, remote_family) =
+            describe(stream.peer_addr().ok().and_then(|a| a.as_socket()));
+        DropInfo {
+            local_address,
+            local_port,
+            local_family,
+            remote_address,
+            remote_port,
+            remote_family,
+        }
+    }
+}
+
 impl Server {
     /// Creates a server without a connection listener (Node's `new net.Server(options)`).
+    ///
+    /// The server belongs to the calling thread's loop: its listeners run there, during `run()`.
+    /// It does nothing until [`Server::listen`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nodenet::{Server, ServerOptions};
+    ///
+    /// let server = Server::new(ServerOptions::default());
+    /// let me = server.clone(); // a listener may hold its own server: listeners go after `close`
+    /// server.on_connection(move |socket| {
+    ///     socket.end();
+    ///     me.close(); // serve one client only
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     nodenet::connect((port, "127.0.0.1")).resume();
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn new(options: ServerOptions) -> Server {
         let lref = with_loop(|lp| lp.loop_ref());
         Server {
@@ -161,18 +257,82 @@ impl Server {
     /// Never in place: as `error` events. `EADDRINUSE` (also for a stale socket file), `EACCES`,
     /// `EADDRNOTAVAIL`, `ENAMETOOLONG` (syscall `listen`); `ENOTFOUND` (syscall `getaddrinfo`);
     /// `ERR_SERVER_ALREADY_LISTEN` when already listening; `ERR_INVALID_ARG_VALUE` when the options
-    /// have neither a port nor a path; `EINVAL` for an fd that is not a socket.
+    /// have neither a port nor a path; `EINVAL` for an fd that is not a socket; `EAGAIN` when no
+    /// thread can be started. A missing directory in a socket path is `EACCES`, as in Node. A
+    /// failed `listen` leaves the server as it was: `listen` may be called again (for example
+    /// from the `error` listener), and no `close` event follows the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")); // port 0: the OS picks a free port
+    /// server.on_listening(|server| {
+    ///     let address = server.address().unwrap();
+    ///     println!("listening on {address}"); // e.g. 127.0.0.1:39753
+    ///     server.close();
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
+    ///
+    /// Node's retry on `EADDRINUSE`, with [`set_timeout`](crate::set_timeout):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap(); // someone else's port
+    /// let port = busy.local_addr().unwrap().port();
+    /// let busy = std::cell::RefCell::new(Some(busy));
+    /// let server = nodenet::create_server(|_| {});
+    /// server.on_error(move |server, err| {
+    ///     assert_eq!(err.code(), "EADDRINUSE");
+    ///     assert_eq!(err.to_string(), format!("listen EADDRINUSE: address already in use 127.0.0.1:{port}"));
+    ///     drop(busy.borrow_mut().take()); // the other owner goes away...
+    ///     let server = server.clone();
+    ///     nodenet::set_timeout(Duration::from_millis(10), move || {
+    ///         server.listen((port, "127.0.0.1")); // ...and we retry
+    ///     });
+    /// });
+    /// server.listen((port, "127.0.0.1")).on_listening(|server| {
+    ///     server.close();
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn listen(&self, target: impl Into<ListenOptions>) -> &Self {
         let options = target.into();
         {
             let st = self.lock();
+            // Node v20 looks a host up before it checks for a handle: a second listen with a host
+            // made while the first one's lookup is pending binds nothing more and fails nothing.
+            if st.binding.is_some() && options.host.is_some() {
+                return self;
+            }
             if st.listening.is_some() || st.binding.is_some() {
                 drop(st);
-                self.tick(|s| s.emit_error(Error::already_listening()));
+                // Node throws here: the error comes before anything queued so far (such as the
+                // first listen's `listening`), yet after the current listener, so that an `error`
+                // listener added right after this call still gets it.
+                if self.core.lref.is_current() {
+                    let server = self.clone();
+                    with_loop(|lp| {
+                        lp.next_tick_first(Box::new(move || {
+                            server.emit_error(Error::already_listening())
+                        }))
+                    });
+                } else {
+                    self.tick(|s| s.emit_error(Error::already_listening()));
+                }
                 return self;
             }
         }
         let backlog = options.backlog.min(i32::MAX as u32) as i32;
+        let flags = TcpFlags {
+            ipv6_only: options.ipv6_only,
+            reuse_port: options.reuse_port,
+            shared: options.exclusive == Some(false),
+        };
         match options.target {
             ListenTarget::Missing => {
                 self.tick(|s| {
@@ -183,25 +343,32 @@ impl Server {
                 });
             }
             ListenTarget::Port(port) => match options.host {
-                None => self.finish_bind(bind_tcp(None, port, backlog)),
-                Some(host) => self.listen_on_host(host, port, backlog),
+                None => self.finish_bind(bind_tcp_maybe_shared(None, port, backlog, flags)),
+                Some(host) => self.listen_on_host(host, port, backlog, flags),
             },
-            ListenTarget::Path(path) => self.finish_bind(bind_local(path, backlog)),
+            ListenTarget::Path(path) if flags.shared => self.finish_bind(
+                shared_listeners::get_or_bind(ShareKey::Path(path.clone()), || {
+                    bind_local(path, backlog)
+                })
+                .map(Bind::Shared),
+            ),
+            ListenTarget::Path(path) => self.finish_bind(bind_local(path, backlog).map(Bind::Own)),
             ListenTarget::Listener(listener) => {
-                self.finish_bind(adopt(RawSocket::from(listener), backlog))
+                self.finish_bind(adopt(RawSocket::from(listener), backlog).map(Bind::Own))
             }
             #[cfg(unix)]
             ListenTarget::Fd(fd) => {
                 let adopted = crate::sys::adopt_socket_fd(fd)
                     .map_err(|e| Error::system(&e, "listen", None, None, Style::Described))
-                    .and_then(|socket| adopt(socket, backlog));
+                    .and_then(|socket| adopt(socket, backlog))
+                    .map(Bind::Own);
                 self.finish_bind(adopted);
             }
         }
         self
     }
 
-    fn listen_on_host(&self, host: String, port: u16, backlog: i32) {
+    fn listen_on_host(&self, host: String, port: u16, backlog: i32, flags: TcpFlags) {
         let attempt = {
             let mut st = self.lock();
             st.attempts += 1;
@@ -210,7 +377,7 @@ impl Server {
         };
         self.sync_ref();
         if let Ok(ip) = host.parse::<IpAddr>() {
-            self.tick(move |s| s.bind_resolved(attempt, Ok(ip), port, backlog));
+            self.tick(move |s| s.bind_resolved(attempt, Ok(ip), port, backlog, flags));
             return;
         }
         let server = self.clone();
@@ -225,12 +392,14 @@ impl Server {
                     .map(|a| a.ip())
                     .ok_or_else(|| Error::not_found(&host));
                 let lref = server.core.lref.clone();
-                lref.schedule(move || server.bind_resolved(attempt, resolved, port, backlog));
+                lref.schedule(move || {
+                    server.bind_resolved(attempt, resolved, port, backlog, flags)
+                });
             },
         );
         if let Err(e) = spawned {
             let error = Error::from_io(&e, "getaddrinfo");
-            self.tick(move |s| s.bind_resolved(attempt, Err(error), port, backlog));
+            self.tick(move |s| s.bind_resolved(attempt, Err(error), port, backlog, flags));
         }
     }
 
@@ -240,6 +409,7 @@ impl Server {
         resolved: Result<IpAddr, Error>,
         port: u16,
         backlog: i32,
+        flags: TcpFlags,
     ) {
         {
             let mut st = self.lock();
@@ -249,7 +419,7 @@ impl Server {
             st.binding = None;
         }
         match resolved {
-            Ok(ip) => self.finish_bind(bind_tcp(Some(ip), port, backlog)),
+            Ok(ip) => self.finish_bind(bind_tcp_maybe_shared(Some(ip), port, backlog, flags)),
             Err(error) => {
                 self.sync_ref();
                 self.emit_error(error);
@@ -257,8 +427,18 @@ impl Server {
         }
     }
 
-    fn finish_bind(&self, bound: Result<Bound, Error>) {
-        let (socket, address, path) = match bound {
+    fn finish_bind(&self, bound: Result<Bind, Error>) {
+        let bound = bound.and_then(|bound| match bound {
+            Bind::Own((socket, address, path)) => Ok((Arc::new(socket), address, path, None)),
+            Bind::Shared(shared) => {
+                let (wake, woken) =
+                    crate::sys::wake_pair().map_err(|e| Error::from_io(&e, "listen"))?;
+                let socket = Arc::clone(&shared.socket);
+                let address = shared.address.clone();
+                Ok((socket, address, None, Some((shared, wake, woken))))
+            }
+        });
+        let (socket, address, path, shared) = match bound {
             Ok(bound) => bound,
             Err(error) => {
                 self.sync_ref();
@@ -266,7 +446,11 @@ impl Server {
                 return;
             }
         };
-        let socket = Arc::new(socket);
+        crate::logging::log_event!(info, "server {} listening on {address}", self.core.id);
+        let (shared, woken) = match shared {
+            Some((shared, wake, woken)) => (Some((shared, wake)), Some(woken)),
+            None => (None, None),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let generation = {
             let mut st = self.lock();
@@ -274,6 +458,7 @@ impl Server {
             st.generation += 1;
             st.listening = Some(Listening {
                 socket: Arc::clone(&socket),
+                shared,
                 stop: Arc::clone(&stop),
                 acceptor: None,
                 path,
@@ -284,7 +469,7 @@ impl Server {
         self.sync_ref();
         let (id, lref) = (self.core.id, self.core.lref.clone());
         let spawned = io_threads::spawn(format!("nodenet-accept-{id}"), false, move || {
-            acceptor::run(socket, stop, id, lref)
+            acceptor::run(socket, stop, id, lref, woken)
         });
         match spawned {
             Ok(handle) => {
@@ -337,6 +522,25 @@ impl Server {
 
     /// Stops accepting at once (new connections are refused); `close` follows when the last
     /// connection has closed (Node's `server.close()`).
+    ///
+    /// When `close` returns, the listening socket is closed (the port can be listened on again;
+    /// a socket shared with servers on other loops through
+    /// [`ListenOptions::exclusive`](crate::ListenOptions::exclusive) closes with the last of them)
+    /// and a local socket file is removed; [`Server::listening`] is false. Open connections are
+    /// not touched: end or destroy them to let `close` come sooner. As in Node, closing a server
+    /// that is not listening still emits `close` (see [`Server::close_with`] to tell the cases
+    /// apart).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.listen(0);
+    /// server.on_close(|server| assert!(!server.listening()));
+    /// server.close();
+    /// assert!(!server.listening());
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn close(&self) -> &Self {
         self.close_inner(None)
     }
@@ -344,9 +548,29 @@ impl Server {
     /// Like [`Server::close`], with a callback run at `close`: with `None` if the server was
     /// running, else with `ERR_SERVER_NOT_RUNNING`.
     ///
+    /// # Errors
+    ///
+    /// The callback gets `ERR_SERVER_NOT_RUNNING` ("Server is not running.") when the server was
+    /// not listening; this is not an `error` event.
+    ///
     /// # Panics
     ///
     /// When called on a thread other than the server's loop thread (the callback is not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     server.close_with(|server, err| {
+    ///         assert!(err.is_none()); // it was running
+    ///         server.close_with(|_, err| {
+    ///             assert_eq!(err.unwrap().code(), "ERR_SERVER_NOT_RUNNING");
+    ///         });
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn close_with(&self, callback: impl FnOnce(&Server, Option<&Error>) + 'static) -> &Self {
         self.core.lref.assert_current("Server::close_with");
         let running = {
@@ -369,6 +593,7 @@ impl Server {
     }
 
     fn close_inner(&self, _: Option<()>) -> &Self {
+        let _hold = self.core.lref.hold();
         let running = self.stop_listening();
         let emit_now = {
             let mut st = self.lock();
@@ -406,11 +631,17 @@ impl Server {
 
     /// A connection's loop was torn down: count it gone without emitting anything.
     pub(crate) fn connection_abandoned(&self) {
+        crate::logging::log_event!(
+            warn,
+            "server {}: a connection was closed without being served (no thread for it)",
+            self.core.id
+        );
         let mut st = self.lock();
         st.connections = st.connections.saturating_sub(1);
     }
 
     fn emit_close(&self) {
+        crate::logging::log_event!(info, "server {} closed", self.core.id);
         self.lock().pending_closes -= 1;
         let Some(local) = self.existing_local() else {
             return;
@@ -456,19 +687,49 @@ impl Server {
             if let Some(max) = st.max_connections
                 && st.connections >= max
             {
+                drop(st);
+                let info = DropInfo::of(&stream);
+                crate::logging::log_event!(
+                    warn,
+                    "server {}: connection from {}:{} dropped (max_connections {max})",
+                    self.core.id,
+                    info.remote_address,
+                    info.remote_port
+                );
+                // Closed before `drop` is emitted, as in Node: the client sees its connection end.
+                drop(stream);
+                if let Some(local) = self.existing_local() {
+                    local.drop.emit(|f| f(self, &info));
+                }
+                return;
+            }
+            // As Node's onconnection: a blocked peer is closed at once, with no event.
+            if let Some(list) = &st.options.block_list
+                && let Ok(Some(peer)) = stream.peer_addr().map(|a| a.as_socket())
+                && list.check_ip(peer.ip())
+            {
+                drop(st);
+                crate::logging::log_event!(
+                    debug,
+                    "server {}: connection from blocked address {peer} closed",
+                    self.core.id
+                );
+                drop(stream);
                 return;
             }
             st.connections += 1;
             st.options.clone()
         };
-        let accepted = Socket::accepted(
-            stream,
-            self,
-            options.allow_half_open,
-            options.pause_on_connect,
-        );
+        let accepted = Socket::accepted(stream, self, &options);
         match accepted {
             Some(socket) => {
+                crate::logging::log_event!(
+                    debug,
+                    "server {}: connection from {}:{}",
+                    self.core.id,
+                    socket.remote_address().unwrap_or_default(),
+                    socket.remote_port().unwrap_or_default()
+                );
                 if let Some(local) = self.existing_local() {
                     local.connection.emit(|f| f(socket.clone()));
                 }
@@ -480,16 +741,57 @@ impl Server {
     }
 
     /// The bound address: `Address::Inet` for TCP, `Address::Path` for a local socket; `None` when not listening.
+    ///
+    /// With port 0 it tells the port the OS picked. A `listen` with a host binds after the host is
+    /// resolved: `address()` is `None` until `listening`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// assert_eq!(server.address(), None);
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let address = server.address().unwrap();
+    ///     assert_eq!(address.inet().unwrap().address, "127.0.0.1");
+    ///     assert!(address.port().unwrap() > 0);
+    ///     server.close();
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn address(&self) -> Option<Address> {
         self.lock().listening.as_ref().map(|l| l.address.clone())
     }
 
-    /// Whether the server is listening.
+    /// Whether the server is listening (Node's `server.listening`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// assert!(!server.listening());
+    /// server.listen(0); // no host: bound at once
+    /// assert!(server.listening());
+    /// server.close();
+    /// assert!(!server.listening());
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn listening(&self) -> bool {
         self.lock().listening.is_some()
     }
 
     /// Lets `run()` return while the server is listening (Node's `server.unref()`).
+    ///
+    /// It may be called before `listen`. The server keeps listening (and accepting while the loop
+    /// runs for other reasons); calling it twice has no more effect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.listen((0, "127.0.0.1")).unref();
+    /// nodenet::run().unwrap(); // returns although the server listens
+    /// assert!(server.listening());
+    /// ```
     pub fn unref(&self) -> &Self {
         self.lock().refd = false;
         self.sync_ref();
@@ -497,6 +799,17 @@ impl Server {
     }
 
     /// Makes the server keep `run()` going again (the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.unref().ref_();
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     server.close(); // without this, run() would not return
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn ref_(&self) -> &Self {
         self.lock().refd = true;
         self.sync_ref();
@@ -505,22 +818,105 @@ impl Server {
 
     /// Limits concurrent connections: past the limit, new connections are accepted and closed at
     /// once. `None` means no limit; `Some(0)` turns every connection away (as Node since v21).
+    ///
+    /// A connection turned away is reported by [`Server::on_drop`], never by `connection`; its
+    /// client sees `connect` then `end` (Node's behaviour), not a refusal. Node v20 takes 0 as
+    /// no limit; this follows later versions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.resume(); // keeps the first connection open until its client ends
+    /// });
+    /// server.set_max_connections(Some(1));
+    /// let dropped = Rc::new(Cell::new(0));
+    /// let count = dropped.clone();
+    /// server.on_drop(move |_, _| count.set(count.get() + 1));
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let first = nodenet::connect((port, "127.0.0.1"));
+    ///     let server = server.clone();
+    ///     first.on_connect(move |first| {
+    ///         // Connected: the server counts it (or is about to). A second one is one too many.
+    ///         let first = first.clone();
+    ///         let server = server.clone();
+    ///         nodenet::connect((port, "127.0.0.1")).resume().on_end(move |_| {
+    ///             first.end(); // the second one was turned away: let the first go too
+    ///             server.close();
+    ///         });
+    ///     });
+    ///     first.resume();
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(dropped.get(), 1);
+    /// ```
     pub fn set_max_connections(&self, max: Option<usize>) -> &Self {
         self.lock().max_connections = max;
         self
     }
 
-    /// The connection limit set by [`Server::set_max_connections`].
+    /// The connection limit set by [`Server::set_max_connections`] (Node's `server.maxConnections`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// assert_eq!(server.max_connections(), None);
+    /// server.set_max_connections(Some(100));
+    /// assert_eq!(server.max_connections(), Some(100));
+    /// ```
     pub fn max_connections(&self) -> Option<usize> {
         self.lock().max_connections
     }
 
     /// The number of open connections, counted synchronously.
+    ///
+    /// A connection counts from its `connection` event until its socket is destroyed (before the
+    /// socket's `close` event, as in Node); connections kept after [`Server::close`] still count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::Server::new(Default::default());
+    /// let me = server.clone();
+    /// server.on_connection(move |socket| {
+    ///     assert_eq!(me.connections(), 1);
+    ///     socket.end();
+    ///     me.close();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     nodenet::connect((port, "127.0.0.1")).resume();
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(server.connections(), 0);
+    /// ```
     pub fn connections(&self) -> usize {
         self.lock().connections
     }
 
     /// Node's asynchronous `server.getConnections(cb)`: `callback` runs on the loop with the count.
+    ///
+    /// The callback runs on the next turn of the loop, never inside this call. The count is
+    /// always `Ok` (the `Result` is Node's `err` argument, kept for its shape).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the server's loop thread (the callback is not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.get_connections(|server, count| {
+    ///     assert_eq!(count.unwrap(), 0);
+    ///     server.close();
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn get_connections(&self, callback: impl FnOnce(&Server, Result<usize, Error>) + 'static) {
         self.core.lref.assert_current("Server::get_connections");
         let server = self.clone();
@@ -532,29 +928,149 @@ impl Server {
         });
     }
 
-    /// Adds a `listening` listener.
+    /// Adds a `listening` listener: the server is bound and accepting.
+    ///
+    /// It comes on the loop after `listen` (never inside it), and again after each later
+    /// successful `listen`.
     ///
     /// # Panics
     ///
-    /// Listeners must be added on the server's loop thread.
+    /// When called on a thread other than the server's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| {});
+    /// server.on_listening(|server| {
+    ///     assert!(server.listening());
+    ///     server.close();
+    /// });
+    /// server.listen((0, "127.0.0.1"));
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_listening(&self, f: impl FnMut(&Server) + 'static) -> &Self {
         self.local().listening.add(Box::new(f));
         self
     }
 
     /// Adds a `connection` listener: it receives each accepted socket.
+    ///
+    /// The socket is connected and already reading (unless
+    /// [`ServerOptions::pause_on_connect`](crate::ServerOptions::pause_on_connect)); what arrives
+    /// before a `data` listener is added is kept for it, up to the high-water mark. Accepted
+    /// sockets never emit `connect`, `ready` or `lookup`.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the server's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::Server::new(Default::default());
+    /// server.on_connection(|socket| {
+    ///     assert_eq!(socket.remote_address().as_deref(), Some("127.0.0.1"));
+    ///     socket.end_with("welcome\n");
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_connection(&self, f: impl FnMut(Socket) + 'static) -> &Self {
         self.local().connection.add(Box::new(f));
         self
     }
 
     /// Adds a `close` listener: the server stopped listening and its last connection closed.
+    ///
+    /// It follows [`Server::close`] (also on a server that was not listening), not a failed
+    /// `listen`. The server's listeners are dropped after it, unless the server listens again.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the server's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let closed = Rc::new(Cell::new(false));
+    /// let flag = closed.clone();
+    /// let server = nodenet::create_server(|_| {});
+    /// server.on_close(move |_| flag.set(true));
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     server.close();
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert!(closed.get());
+    /// ```
     pub fn on_close(&self, f: impl FnMut(&Server) + 'static) -> &Self {
         self.local().close.add(Box::new(f));
         self
     }
 
+    /// Adds a `drop` listener: a connection was turned away because of
+    /// [`Server::set_max_connections`] (accepted, then closed at once; the client sees `end`).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the server's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|_| unreachable!("turned away"));
+    /// server.set_max_connections(Some(0)).on_drop(|server, info| {
+    ///     println!("dropped {}:{}", info.remote_address, info.remote_port);
+    ///     server.close();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_end(|_| println!("the server ended the connection"));
+    ///     client.resume();
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
+    pub fn on_drop(&self, f: impl FnMut(&Server, &DropInfo) + 'static) -> &Self {
+        self.local().drop.add(Box::new(f));
+        self
+    }
+
     /// Adds an `error` listener (listen errors). Without one, an error makes `run()` return it.
+    ///
+    /// A server's errors come from `listen` (see [`Server::listen`] for the codes); no `close`
+    /// follows them. Failures to accept a connection are not reported: the acceptor skips
+    /// connections that failed and, when the process is out of file descriptors, waits and sheds
+    /// pending connections instead of failing.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the server's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let first = nodenet::create_server(|_| {});
+    /// first.listen((0, "127.0.0.1")).on_listening(|first| {
+    ///     let port = first.address().unwrap().port().unwrap();
+    ///     let second = nodenet::create_server(|_| {});
+    ///     let first = first.clone();
+    ///     second.on_error(move |_, err| {
+    ///         assert_eq!(err.code(), "EADDRINUSE");
+    ///         assert_eq!(err.syscall(), Some("listen"));
+    ///         first.close();
+    ///     });
+    ///     second.listen((port, "127.0.0.1"));
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_error(&self, f: impl FnMut(&Server, &Error) + 'static) -> &Self {
         self.local().error.add(Box::new(f));
         self
@@ -613,7 +1129,11 @@ impl fmt::Debug for Server {
 /// listened on again at once), then removes the socket file we created.
 fn release(mut listening: Listening) {
     listening.stop.store(true, Ordering::Release);
-    crate::sys::wake_acceptor(&listening.socket);
+    match &listening.shared {
+        // Only this server's acceptor: the others go on with the shared socket.
+        Some((_, wake)) => wake.wake(),
+        None => crate::sys::wake_acceptor(&listening.socket),
+    }
     if let Some(acceptor) = listening.acceptor.take() {
         let _ = acceptor.join();
     }
@@ -624,13 +1144,43 @@ fn release(mut listening: Listening) {
 
 type Bound = (Listener, Address, Option<PathBuf>);
 
+/// A listening socket of the server's own, or one shared with servers on other loops.
+enum Bind {
+    Own(Bound),
+    Shared(Arc<SharedListener>),
+}
+
+/// `bind_tcp`, through the shared-listener registry when sharing is on.
+fn bind_tcp_maybe_shared(
+    ip: Option<IpAddr>,
+    port: u16,
+    backlog: i32,
+    flags: TcpFlags,
+) -> Result<Bind, Error> {
+    if flags.shared {
+        let key = ShareKey::Tcp(ip, port, flags.ipv6_only);
+        shared_listeners::get_or_bind(key, || bind_tcp(ip, port, backlog, flags)).map(Bind::Shared)
+    } else {
+        bind_tcp(ip, port, backlog, flags).map(Bind::Own)
+    }
+}
+
 fn listen_error(e: &io::Error, ip: Option<IpAddr>, port: u16) -> Error {
     let address = ip.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).to_string();
     Error::system(e, "listen", Some(address), Some(port), Style::Described)
 }
 
+/// Socket options of a TCP listener from `ListenOptions`.
+#[derive(Clone, Copy, Debug)]
+struct TcpFlags {
+    ipv6_only: bool,
+    reuse_port: bool,
+    /// `exclusive(false)`: share the listener with servers on other loops.
+    shared: bool,
+}
+
 /// Binds and listens on `ip:port`; without an IP, on `[::]` dual stack (or `0.0.0.0` without IPv6).
-fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error> {
+fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32, flags: TcpFlags) -> Result<Bound, Error> {
     let (socket, addr) = match ip {
         Some(ip) => {
             let addr = SocketAddr::new(ip, port);
@@ -642,7 +1192,7 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error>
         None => match RawSocket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)) {
             Ok(socket) => {
                 socket
-                    .set_only_v6(false)
+                    .set_only_v6(flags.ipv6_only)
                     .map_err(|e| listen_error(&e, None, port))?;
                 (
                     socket,
@@ -659,6 +1209,12 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32) -> Result<Bound, Error>
     };
     let fail = |e: io::Error| listen_error(&e, Some(addr.ip()), port);
     crate::sys::set_reuse_address(&socket).map_err(fail)?;
+    if flags.ipv6_only && addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(fail)?;
+    }
+    if flags.reuse_port {
+        crate::sys::set_reuse_port(&socket).map_err(fail)?;
+    }
     socket.bind(&addr.into()).map_err(fail)?;
     socket.listen(backlog).map_err(fail)?;
     let local = socket

@@ -7,9 +7,9 @@ use crate::error::Error;
 use crate::event::{HandleId, IoEvent};
 use crate::event_loop::{Dispatch, LoopRef, next_handle_id, with_loop};
 use crate::io_threads::connector::{ConnectJob, Destination};
-use crate::io_threads::reader::ReadGate;
+use crate::io_threads::reader::{Forwarder, ReadGate};
 use crate::io_threads::{self, connector, reader, writer};
-use crate::options::{ConnectOptions, ConnectTarget, SocketOptions};
+use crate::options::{ConnectOptions, ConnectTarget, ServerOptions, SocketOptions};
 use crate::server::Server;
 use crate::sys::{Stream as RawSocket, StreamExt};
 use crate::timers;
@@ -23,14 +23,48 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// Node v20's default high-water mark, for both directions.
 pub(crate) const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
 
 type WriteCallback = Box<dyn FnOnce(&Socket, Option<&Error>)>;
+
+/// A read gate whose reader forwards to the socket `me`'s lone pipe when it can.
+fn new_gate(me: &Weak<Core>, high_water_mark: usize) -> Arc<ReadGate> {
+    Arc::new(ReadGate::new(
+        high_water_mark,
+        Box::new(PipeForwarder(me.clone())),
+    ))
+}
+
+/// The reader thread's way to a socket's `forward_piped` (weak: the socket owns the gate).
+struct PipeForwarder(Weak<Core>);
+
+impl Forwarder for PipeForwarder {
+    fn forward(&self, data: &mut Vec<u8>) -> bool {
+        match self.0.upgrade() {
+            Some(core) => Socket { core }.forward_piped(data),
+            None => false,
+        }
+    }
+}
+
+/// A read buffer written to a pipe destination: if the kernel takes every byte at once, the
+/// buffer stays with the reader for its next read; only bytes that must wait are moved out.
+struct ReusedBuffer<'a>(&'a mut Vec<u8>);
+
+impl WriteData for ReusedBuffer<'_> {
+    fn as_bytes(&self) -> &[u8] {
+        self.0
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        std::mem::take(self.0)
+    }
+}
 
 /// A write callback waiting for its bytes to reach the kernel.
 struct PendingWrite {
@@ -40,6 +74,20 @@ struct PendingWrite {
     /// Made while connecting: a `close` listener added with it fails it if the connect never
     /// completes (Node's `once('close')` in `_writeGeneric`), in that listener's order.
     while_connecting: bool,
+    /// The connection (see `State::generation`) the write was made on.
+    generation: u64,
+}
+
+/// What `teardown` hands to the rest of a destroy.
+struct TornDown {
+    /// The server whose connection count goes down.
+    server: Option<Server>,
+    /// Bytes sent or being sent when the socket was destroyed.
+    sent_or_in_flight: u64,
+    never_connected: bool,
+    /// False for a socket that never had a handle (Node then emits `close` with no argument).
+    had_handle: bool,
+    generation: u64,
 }
 
 impl PendingWrite {
@@ -49,6 +97,8 @@ impl PendingWrite {
 }
 type LookupListener = dyn FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str);
 type SimpleListener = dyn FnMut(&Socket);
+type AttemptListener = dyn FnMut(&Socket, &str, u16, Family);
+type AttemptFailedListener = dyn FnMut(&Socket, &str, u16, Family, &Error);
 type DataListener = dyn FnMut(&Socket, &Chunk);
 type ErrorListener = dyn FnMut(&Socket, &Error);
 type CloseListener = dyn FnMut(&Socket, bool);
@@ -65,6 +115,9 @@ enum Phase {
 
 struct State {
     phase: Phase,
+    /// Counts reconnections after a destroy, so that the close of the old connection leaves the
+    /// new one alone.
+    generation: u64,
     stream: Option<Arc<RawSocket>>,
     is_local: bool,
     gate: Arc<ReadGate>,
@@ -97,6 +150,10 @@ struct State {
     timeout: Duration,
     timer: Option<u64>,
     timeout_fired: bool,
+    /// `reset_and_destroy()`: the destroy sends an RST instead of closing gracefully.
+    reset: bool,
+    /// `send_handle()`: another process owns the connection now; the destroy only closes our fd.
+    handed_off: bool,
     last_activity: Instant,
     last_progress: u64,
     remote: Option<SocketAddr>,
@@ -104,6 +161,8 @@ struct State {
     server: Option<Server>,
     /// Pipe destinations; shared so that delivering a chunk clones a pointer, not the list.
     pipes: Arc<Vec<Socket>>,
+    /// The lone pipe destination that the reader thread writes to directly (see `forward_piped`).
+    fast_pipe: Option<Weak<Core>>,
     drain_waiters: Vec<Socket>,
 }
 
@@ -147,6 +206,9 @@ pub struct Socket {
 #[derive(Default)]
 pub(crate) struct SocketLocal {
     lookup: Listeners<LookupListener>,
+    attempt: Listeners<AttemptListener>,
+    attempt_failed: Listeners<AttemptFailedListener>,
+    attempt_timeout: Listeners<AttemptListener>,
     connect: Listeners<SimpleListener>,
     ready: Listeners<SimpleListener>,
     data: Listeners<DataListener>,
@@ -164,6 +226,9 @@ pub(crate) struct SocketLocal {
 impl SocketLocal {
     fn clear(&self) {
         self.lookup.clear();
+        self.attempt.clear();
+        self.attempt_failed.clear();
+        self.attempt_timeout.clear();
         self.connect.clear();
         self.ready.clear();
         self.data.clear();
@@ -182,17 +247,167 @@ fn new_write_shared() -> Arc<WriteShared> {
 
 impl Socket {
     /// Creates an unconnected socket (Node's `new net.Socket(options)`); call [`Socket::connect`] next.
+    ///
+    /// The socket belongs to the calling thread's loop. Until it connects it is
+    /// [`pending`](Socket::pending), its [`ready_state`](Socket::ready_state) is `Open` (Node's
+    /// value) and it does not keep `run()` going. Adding listeners before `connect` is the
+    /// usual way to see every event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nodenet::{Socket, SocketOptions};
+    ///
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.end_with("hi\n");
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = Socket::new(SocketOptions::default());
+    ///     assert!(client.pending());
+    ///     client.on_connect(|client| assert!(!client.pending()));
+    ///     client.on_data(|_, chunk| assert_eq!(chunk.bytes(), b"hi\n"));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    ///     client.connect((port, "127.0.0.1"));
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn new(options: SocketOptions) -> Socket {
+        #[cfg(unix)]
+        if let Some(fd) = options.fd {
+            return Socket::adopt_fd(fd, options.allow_half_open);
+        }
         let lref = with_loop(|lp| lp.loop_ref());
         Socket::build(lref, options.allow_half_open, Phase::Fresh)
     }
 
+    /// `Socket::new` with an fd: an open socket around it, or one that reports why it cannot be.
+    #[cfg(unix)]
+    fn adopt_fd(fd: std::os::fd::RawFd, allow_half_open: bool) -> Socket {
+        let options = ServerOptions::default().allow_half_open(allow_half_open);
+        let adopted = crate::sys::adopt_socket_fd(fd)
+            .map_err(|_| {
+                Error::new(
+                    "ERR_INVALID_FD_TYPE",
+                    "Unsupported fd type: not a stream socket",
+                )
+            })
+            .and_then(|stream| {
+                Socket::from_stream(stream, None, &options).ok_or_else(|| {
+                    Error::from_io(&io::Error::from(io::ErrorKind::OutOfMemory), "open")
+                })
+            });
+        match adopted {
+            Ok(socket) => socket,
+            Err(error) => {
+                let lref = with_loop(|lp| lp.loop_ref());
+                let socket = Socket::build(lref, allow_half_open, Phase::Fresh);
+                socket.attach();
+                socket.destroy_with(error);
+                socket
+            }
+        }
+    }
+
+    /// Sends this connection to another process over `channel` (a unix socket, `SCM_RIGHTS`),
+    /// then lets go of it here: the connection itself stays open, now owned by the process that
+    /// takes it with [`handoff::receive`](crate::handoff::receive) and
+    /// [`SocketOptions::fd`]. This socket emits `close(false)`.
+    ///
+    /// Nothing may have been read here, so that no byte is lost: accept with
+    /// [`ServerOptions::pause_on_connect`] (or connect and hand off before resuming), and write
+    /// nothing that is still queued.
+    ///
+    /// # Errors
+    ///
+    /// `ERR_INVALID_STATE` when the socket is not connected, was destroyed, has started reading
+    /// or has writes pending; the OS error (syscall `sendmsg`) when sending fails. The socket is
+    /// left as it was in both cases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::IntoRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use nodenet::{ServerOptions, Socket, SocketOptions};
+    ///
+    /// let (here, there) = UnixStream::pair().unwrap(); // to another process in real use
+    /// let options = ServerOptions::default().pause_on_connect(true); // read nothing here
+    /// let server = nodenet::create_server_with(options, move |socket| {
+    ///     socket.send_handle(&here).unwrap();
+    ///     // The receiving side (the same process here, for the example):
+    ///     let fd = nodenet::handoff::receive(&there).unwrap();
+    ///     let adopted = Socket::new(SocketOptions::default().fd(fd.into_raw_fd()));
+    ///     adopted.end_with("served by the receiver\n");
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_data(|_, chunk| assert_eq!(chunk.bytes(), b"served by the receiver\n"));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
+    #[cfg(unix)]
+    pub fn send_handle(&self, channel: &std::os::unix::net::UnixStream) -> Result<(), Error> {
+        use std::os::fd::AsFd;
+        let stream = {
+            let st = self.lock();
+            let idle = {
+                let queue = st.write.lock();
+                queue.idle() && queue.chunks.is_empty() && !queue.ending
+            };
+            match &st.stream {
+                Some(stream)
+                    if st.phase == Phase::Open
+                        && !st.destroyed
+                        && !st.gate.started()
+                        && st.gate.pending() == 0
+                        && idle =>
+                {
+                    Arc::clone(stream)
+                }
+                _ => {
+                    return Err(Error::new(
+                        "ERR_INVALID_STATE",
+                        "Invalid state: only a connected socket that has read nothing and has no \
+                         pending writes can be handed off",
+                    ));
+                }
+            }
+        };
+        crate::sys::send_fd(channel, stream.as_fd()).map_err(|e| Error::from_io(&e, "sendmsg"))?;
+        self.lock().handed_off = true;
+        self.destroy_inner(None);
+        Ok(())
+    }
+
     fn build(lref: LoopRef, allow_half_open: bool, phase: Phase) -> Socket {
-        let state = State {
+        let core = Arc::new_cyclic(|me: &Weak<Core>| Core {
+            id: next_handle_id(),
+            lref,
+            state: Mutex::new(Socket::initial_state(
+                allow_half_open,
+                phase,
+                new_gate(me, DEFAULT_HIGH_WATER_MARK),
+            )),
+        });
+        Socket { core }
+    }
+
+    fn initial_state(allow_half_open: bool, phase: Phase, gate: Arc<ReadGate>) -> State {
+        State {
             phase,
+            generation: 0,
             stream: None,
             is_local: false,
-            gate: Arc::new(ReadGate::new(DEFAULT_HIGH_WATER_MARK)),
+            gate,
             write: new_write_shared(),
             cancel: Arc::new(AtomicBool::new(false)),
             allow_half_open,
@@ -215,20 +430,16 @@ impl Socket {
             timeout: Duration::ZERO,
             timer: None,
             timeout_fired: false,
+            reset: false,
+            handed_off: false,
             last_activity: Instant::now(),
             last_progress: 0,
             remote: None,
             local: None,
             server: None,
             pipes: Arc::new(Vec::new()),
+            fast_pipe: None,
             drain_waiters: Vec::new(),
-        };
-        Socket {
-            core: Arc::new(Core {
-                id: next_handle_id(),
-                lref,
-                state: Mutex::new(state),
-            }),
         }
     }
 
@@ -237,22 +448,47 @@ impl Socket {
     pub(crate) fn accepted(
         stream: RawSocket,
         server: &Server,
-        allow_half_open: bool,
-        pause_on_connect: bool,
+        options: &ServerOptions,
+    ) -> Option<Socket> {
+        Socket::from_stream(stream, Some(server), options)
+    }
+
+    /// An open socket around a connected stream (accepted, or adopted with an fd), with its
+    /// reader thread started; `None` when no thread could be started (the stream is closed).
+    fn from_stream(
+        stream: RawSocket,
+        server: Option<&Server>,
+        options: &ServerOptions,
     ) -> Option<Socket> {
         let lref = with_loop(|lp| lp.loop_ref());
-        let socket = Socket::build(lref, allow_half_open, Phase::Open);
+        let socket = Socket::build(lref, options.allow_half_open, Phase::Open);
         let stream = Arc::new(stream);
         let gate;
         {
             let mut st = socket.lock();
+            if let Some(high_water_mark) = options.high_water_mark {
+                st.high_water_mark = high_water_mark;
+                st.gate = new_gate(&Arc::downgrade(&socket.core), high_water_mark);
+            }
             st.is_local = stream.is_local();
+            if !st.is_local {
+                // As Node's onconnection: only turned on, and remembered like the setters.
+                if options.no_delay {
+                    st.no_delay = Some(true);
+                    let _ = stream.set_tcp_nodelay(true);
+                }
+                if options.keep_alive {
+                    let delay = options.keep_alive_initial_delay;
+                    st.keep_alive = Some((true, delay));
+                    apply_keep_alive(&stream, true, delay);
+                }
+            }
             st.remote = stream.peer_addr().ok().and_then(|a| a.as_socket());
             st.local = stream.local_addr().ok().and_then(|a| a.as_socket());
             st.stream = Some(Arc::clone(&stream));
-            st.server = Some(server.clone());
+            st.server = server.cloned();
             st.connected_once = true;
-            if pause_on_connect {
+            if options.pause_on_connect {
                 st.flowing = Some(false);
             } else {
                 st.gate.start();
@@ -343,13 +579,39 @@ impl Socket {
 
     /// Connects to a port (and host) or a local path (Node's `socket.connect`).
     ///
-    /// Events: `lookup` (for host names), then `connect`; or `error` and `close(true)`.
+    /// `target` is a port (on `localhost`), a `(port, host)` pair, a local socket path, or a
+    /// [`ConnectOptions`]. Events: `lookup` (once per address, for host names),
+    /// `connectionAttempt`, then `connect` and `ready`; or `error` and `close(true)`. The connect
+    /// starts on the next turn of the loop, so listeners added right after this call see every
+    /// event. Writes and `end()` made while connecting are queued and done once connected.
+    ///
+    /// A socket that has closed may connect again (its listeners are kept only if it reconnects
+    /// from its `close` listener, as in Node). Calling `connect` on a socket that is connecting or
+    /// connected does nothing (Node v20 fails the socket with `EISCONN` instead).
     ///
     /// # Errors
     ///
     /// As `error` events: `ERR_MISSING_ARGS` (neither port nor path), `ERR_INVALID_ARG_VALUE` (bad
     /// family), `ERR_INVALID_IP_ADDRESS` (bad local address), `ENOTFOUND` (syscall `getaddrinfo`),
-    /// `ECONNREFUSED`, `ENOENT`, `ETIMEDOUT`, ... (syscall `connect`), `EADDRINUSE` (syscall `bind`).
+    /// `ECONNREFUSED`, `ENOENT`, `ETIMEDOUT`, ... (syscall `connect`), `EADDRINUSE` (syscall `bind`),
+    /// `EAGAIN` when no thread can be started. When happy eyeballs tried several addresses and
+    /// all failed, Node's aggregate error (see [`Error::errors`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nodenet::{Socket, SocketOptions};
+    ///
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = Socket::new(SocketOptions::default());
+    /// client.connect((port, "127.0.0.1")); // nothing listens there
+    /// assert!(client.connecting());
+    /// client.on_error(move |_, err| {
+    ///     assert_eq!(err.to_string(), format!("connect ECONNREFUSED 127.0.0.1:{port}"));
+    /// });
+    /// client.on_close(|_, had_error| assert!(had_error));
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn connect(&self, target: impl Into<ConnectOptions>) -> &Self {
         let options = target.into();
         let invalid = options.validate().err();
@@ -380,6 +642,8 @@ impl Socket {
                     lookup: options.lookup.clone(),
                     local_address: options.local_address.as_ref().and_then(|a| a.parse().ok()),
                     local_port: options.local_port,
+                    auto_select_family: options.auto_select_family,
+                    attempt_timeout: options.attempt_timeout,
                 }),
             };
             destination.map(|destination| ConnectJob {
@@ -423,7 +687,9 @@ impl Socket {
     }
 
     fn reset_for_reconnect(&self, st: &mut State) {
-        st.gate = Arc::new(ReadGate::new(st.high_water_mark));
+        st.generation += 1;
+        st.gate = new_gate(&Arc::downgrade(&self.core), st.high_water_mark);
+        st.fast_pipe = None;
         st.write = new_write_shared();
         st.cancel = Arc::new(AtomicBool::new(false));
         // `flowing` survives, as in Node's `_undestroy`: a data listener keeps receiving.
@@ -471,6 +737,13 @@ impl Socket {
             drop(queue);
             (st.flowing != Some(false), ending)
         };
+        crate::logging::log_event!(
+            debug,
+            "socket {} connected to {}:{}",
+            self.core.id,
+            self.remote_address().unwrap_or_default(),
+            self.remote_port().unwrap_or_default()
+        );
         self.emit_simple(|l| &l.connect);
         self.emit_simple(|l| &l.ready);
         if start_reading {
@@ -509,7 +782,7 @@ impl Socket {
         queue.request_end = first_end;
         if let Err(e) = send_queued_now(&stream, &mut queue, first_end) {
             drop(queue);
-            self.destroy_inner(Some(Error::from_io(&e, "write")));
+            self.destroy_inner(Some(self.attribute_reset(Error::from_io(&e, "write"))));
             return;
         }
         queue.complete_requests();
@@ -519,7 +792,7 @@ impl Socket {
         let accepted = queue.accepted;
         if let Err(e) = send_queued_now(&stream, &mut queue, accepted) {
             drop(queue);
-            self.destroy_inner(Some(Error::from_io(&e, "write")));
+            self.destroy_inner(Some(self.attribute_reset(Error::from_io(&e, "write"))));
             return;
         }
         queue.complete_requests();
@@ -572,14 +845,19 @@ impl Socket {
             let st = self.lock();
             (Arc::clone(&st.gate), Arc::clone(&st.pipes))
         };
-        gate.release(bytes.len());
+        // The credit goes back only once the chunk went to the pipes: with none outstanding, the
+        // reader thread may forward its next read straight to a pipe destination, which must
+        // come after this one.
+        let len = bytes.len();
         let text = local.decoder.borrow_mut().as_mut().map(|d| d.write(&bytes));
         if text.as_deref() == Some("") {
+            gate.release(len);
             return;
         }
         let chunk = Chunk::new(bytes, text);
         local.data.emit(|f| f(self, &chunk));
         self.forward(&pipes, chunk);
+        gate.release(len);
     }
 
     /// Writes a delivered chunk to every pipe destination (moving the buffer into the last one).
@@ -595,11 +873,7 @@ impl Socket {
 
     fn pipe_write(&self, destination: &Socket, bytes: impl WriteData) {
         if !destination.write(bytes) {
-            self.pause();
-            let mut st = destination.lock();
-            if !st.drain_waiters.iter().any(|s| s == self) {
-                st.drain_waiters.push(self.clone());
-            }
+            self.pipe_paused_by(destination);
         }
     }
 
@@ -644,6 +918,43 @@ impl Socket {
         }
         let local = self.existing_local();
         self.maybe_emit_end(local.as_deref());
+    }
+
+    /// Whether writes are under way (or the writer failed): a reset then belongs to the write side.
+    fn writing(st: &State) -> bool {
+        let queue = st.write.lock();
+        queue.failed || queue.in_flight > 0 || !queue.chunks.is_empty()
+    }
+
+    /// A peer's reset wakes the reader and the writer thread at once; the kernel gives the
+    /// `ECONNRESET` to whichever asks first, and the other sees end-of-stream (reader) or `EPIPE`
+    /// (writer). Node, with one thread, reports `write ECONNRESET` when writes are pending and
+    /// `read ECONNRESET` otherwise; this puts the reset on the side Node would.
+    fn attribute_reset(&self, error: Error) -> Error {
+        let st = self.lock();
+        let reset = match error.syscall() {
+            Some("read") => error.code() == "ECONNRESET" && Self::writing(&st),
+            Some("write") => {
+                error.code() == "EPIPE"
+                    && !st.eof
+                    && st.stream.as_deref().is_some_and(crate::sys::was_reset)
+            }
+            _ => false,
+        };
+        if reset {
+            Error::from_io(&crate::sys::connection_reset_error(), "write")
+        } else {
+            error
+        }
+    }
+
+    /// End-of-stream from the reader after the writer took the reset's `ECONNRESET` (see
+    /// `attribute_reset`): the writer's error reports it, and no `end` comes.
+    fn reset_reported_by_writer(&self) -> bool {
+        let st = self.lock();
+        !st.destroyed
+            && Self::writing(&st)
+            && st.stream.as_deref().is_some_and(crate::sys::was_reset)
     }
 
     fn maybe_emit_end(&self, local: Option<&SocketLocal>) {
@@ -699,6 +1010,45 @@ impl Socket {
     ///
     /// Bytes the kernel takes at once do not count. After `end()` or `destroy()` it returns false
     /// (see [`Socket::write_with`] for the errors). Owned `Vec<u8>`/`String` are queued without a copy.
+    ///
+    /// It never blocks: what the kernel does not take at once is queued (unbounded, as in Node)
+    /// and sent by the socket's writer thread, in order. Writes made while connecting are sent
+    /// once connected. Respecting the return value (waiting for `drain`) keeps the queue small.
+    ///
+    /// # Errors
+    ///
+    /// Failures are not returned: they destroy the socket, with an `error` event (then
+    /// `close(true)`) carrying `ERR_STREAM_WRITE_AFTER_END` after `end()`, `EPIPE` after the peer
+    /// ended an auto-ended socket, or the system error (`EPIPE`, `ECONNRESET`, syscall `write`).
+    /// After `destroy()`, the bytes are dropped without an event.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     let sent = std::rc::Rc::new(std::cell::Cell::new(0));
+    ///     let pump = move |client: &nodenet::Socket| {
+    ///         while sent.get() < 64 {
+    ///             sent.set(sent.get() + 1);
+    ///             if !client.write(vec![b'x'; 16 * 1024]) {
+    ///                 return; // 16 KiB or more queued: continue on `drain`
+    ///             }
+    ///         }
+    ///         client.end();
+    ///     };
+    ///     client.on_connect(pump.clone()).on_drain(pump).resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn write(&self, data: impl WriteData) -> bool {
         self.write_inner(data, None)
     }
@@ -717,6 +1067,32 @@ impl Socket {
     /// # Panics
     ///
     /// When called on a thread other than the socket's loop thread (the callback is not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.write_with("ping\n", |client, err| {
+    ///         assert!(err.is_none()); // handed to the kernel
+    ///         client.end();
+    ///         client.write_with("too late", |_, err| {
+    ///             assert_eq!(err.unwrap().code(), "ERR_STREAM_WRITE_AFTER_END");
+    ///         });
+    ///     });
+    ///     client.on_error(|_, err| assert_eq!(err.code(), "ERR_STREAM_WRITE_AFTER_END"));
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn write_with(
         &self,
         data: impl WriteData,
@@ -727,6 +1103,30 @@ impl Socket {
     }
 
     /// Encodes `data` with `encoding` (Node's lenient rules for base64 and hex) and writes it.
+    ///
+    /// Node's `socket.write(string, encoding)`; see [`Encoding::encode`]. Returns what
+    /// [`Socket::write`] returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::write`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.write_encoded("68656c6c6f0a", nodenet::Encoding::Hex); // "hello\n"
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn write_encoded(&self, data: &str, encoding: Encoding) -> bool {
         self.write(encoding.encode(data))
     }
@@ -766,6 +1166,7 @@ impl Socket {
         let high_water_mark = st.high_water_mark;
         let stream = st.stream.clone();
         let shared = Arc::clone(&st.write);
+        let generation = st.generation;
         self.touch(&mut st);
         drop(st);
 
@@ -786,7 +1187,7 @@ impl Socket {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => {
                     drop(queue);
-                    let error = Error::from_io(&e, "write");
+                    let error = self.attribute_reset(Error::from_io(&e, "write"));
                     if let Some(callback) = callback {
                         self.callback_later(callback, Some(error.clone()));
                     }
@@ -842,6 +1243,7 @@ impl Socket {
                     done_at,
                     callback,
                     while_connecting,
+                    generation,
                 });
             }
         } else {
@@ -960,6 +1362,35 @@ impl Socket {
     /// Half-closes the socket: sends FIN after the queued bytes (Node's `socket.end()`).
     ///
     /// `finish` follows once FIN is sent; the socket closes when the peer has ended too.
+    ///
+    /// The socket can still read: `data` and `end` come as the peer sends them. Called while
+    /// connecting, FIN goes out after `connect`. Calling it again, or on a destroyed socket,
+    /// does nothing; a later `write` fails with `ERR_STREAM_WRITE_AFTER_END`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_connect(|client| {
+    ///         client.write("last request\n");
+    ///         client.end();
+    ///         assert_eq!(client.ready_state(), nodenet::ReadyState::ReadOnly);
+    ///     });
+    ///     client.on_finish(|_| println!("our FIN is sent"));
+    ///     client.on_end(|_| println!("the peer ended too"));
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn end(&self) -> &Self {
         {
             let mut st = self.lock();
@@ -974,6 +1405,26 @@ impl Socket {
     }
 
     /// Writes `data`, then ends (Node's `socket.end(data)`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::write`] (after an earlier `end()`, `ERR_STREAM_WRITE_AFTER_END`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.end_with("bye\n");
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn end_with(&self, data: impl WriteData) -> &Self {
         self.write(data);
         self.end()
@@ -1030,35 +1481,172 @@ impl Socket {
     /// Closes the socket at once (Node's `socket.destroy()`): only `close(false)` follows.
     ///
     /// Unread data in the kernel makes the peer see a reset, as with Node.
+    ///
+    /// Queued writes are dropped (their callbacks get `ERR_STREAM_DESTROYED`; the write already
+    /// handed to the OS completes). No `end`, `finish` or `error` follows. The I/O threads stop
+    /// and the descriptor is closed; calling it again does nothing. [`Socket::destroyed`] is true
+    /// at once, and `close(false)` comes on the loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.resume();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_connect(|client| {
+    ///         client.destroy();
+    ///         assert!(client.destroyed());
+    ///     });
+    ///     client.on_close(|_, had_error| assert!(!had_error));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn destroy(&self) {
         self.destroy_inner(None);
     }
 
+    /// Closes a TCP connection with an RST instead of a FIN (Node's `socket.resetAndDestroy()`,
+    /// `SO_LINGER` 0): the peer gets `ECONNRESET` (syscall `read`), this socket only `close(false)`.
+    ///
+    /// While connecting, the reset waits for `connect` (which is emitted). A socket that never
+    /// connected is destroyed with `ERR_SOCKET_CLOSED`; a destroyed socket is left alone.
+    ///
+    /// # Errors
+    ///
+    /// As `error` events: `ERR_SOCKET_CLOSED` ("Socket is closed") on a socket that never
+    /// connected (then `close`). On a local (unix) socket, `ERR_INVALID_HANDLE_TYPE`, and the
+    /// socket is left as it is (Node throws).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.on_data(|socket, _| {
+    ///         socket.reset_and_destroy(); // a request we refuse: no polite FIN
+    ///     });
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.write("request");
+    ///     client.on_error(|_, err| {
+    ///         assert_eq!(err.code(), "ECONNRESET");
+    ///         assert_eq!(err.syscall(), Some("read"));
+    ///     });
+    ///     let server = server.clone();
+    ///     client.resume().on_close(move |_, had_error| {
+    ///         assert!(had_error);
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
+    pub fn reset_and_destroy(&self) -> &Self {
+        let (phase, destroyed, is_local) = {
+            let st = self.lock();
+            (st.phase, st.destroyed, st.is_local)
+        };
+        if destroyed {
+            return self;
+        }
+        match phase {
+            Phase::Fresh | Phase::Closed => {
+                self.destroy_with(Error::new("ERR_SOCKET_CLOSED", "Socket is closed"));
+            }
+            _ if is_local => self.tick(|s| {
+                let error =
+                    Error::new("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent");
+                s.emit_error(s.existing_local().as_deref(), error);
+            }),
+            Phase::Connecting => self.on_loop(|s| {
+                let mut armed = true;
+                s.local().connect.add(Box::new(move |socket| {
+                    if std::mem::take(&mut armed) {
+                        socket.reset_now();
+                    }
+                }));
+            }),
+            Phase::Open => self.reset_now(),
+        }
+        self
+    }
+
+    fn reset_now(&self) {
+        {
+            let mut st = self.lock();
+            if st.destroyed {
+                return;
+            }
+            st.reset = true;
+        }
+        self.destroy_inner(None);
+    }
+
     /// Closes the socket at once with an error: `error` then `close(true)` follow.
+    ///
+    /// As [`Socket::destroy`], with `error` emitted first (on the loop, never inside this call).
+    /// Without an `error` listener, `run()` returns it. A socket that never had a connection gets
+    /// `close(false)` (Node emits `close` without an argument). On a destroyed socket it does
+    /// nothing (no second `error`).
+    ///
+    /// # Errors
+    ///
+    /// `error` is emitted with the given error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.resume();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_connect(|client| {
+    ///         client.destroy_with(nodenet::Error::new("ERR_PROTOCOL", "unexpected greeting"));
+    ///     });
+    ///     client.on_error(|_, err| assert_eq!(err.code(), "ERR_PROTOCOL"));
+    ///     client.on_close(|_, had_error| assert!(had_error));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn destroy_with(&self, error: Error) {
         self.destroy_inner(Some(error));
     }
 
     fn destroy_inner(&self, error: Option<Error>) {
-        let Some((server, in_flight, never_connected, had_handle)) = self.teardown() else {
+        let _hold = self.core.lref.hold();
+        let Some(mut torn) = self.teardown() else {
             return;
         };
-        if let Some(server) = server {
+        if let Some(server) = torn.server.take() {
             server.connection_closed();
         }
-        self.tick(move |s| s.finish_destroy(error, in_flight, never_connected, had_handle));
+        self.tick(move |s| s.finish_destroy(error, torn));
     }
 
     /// Marks the socket destroyed and releases its OS resources: the reader and writer threads are
     /// woken and exit, the fd closes when the last of them lets go of it. Returns `None` if the
-    /// socket was already destroyed, else the server to tell, the bytes sent or in flight, and
-    /// whether the socket never connected.
-    fn teardown(&self) -> Option<(Option<Server>, u64, bool, bool)> {
+    /// socket was already destroyed.
+    fn teardown(&self) -> Option<TornDown> {
         let mut st = self.lock();
         if st.destroyed {
             return None;
         }
         st.destroyed = true;
+        st.fast_pipe = None;
+        st.gate.set_forwarding(false);
         let never_connected = !st.connected_once;
         let had_handle = st.phase != Phase::Fresh;
         st.phase = Phase::Closed;
@@ -1072,31 +1660,52 @@ impl Socket {
         let writer_busy = queue.in_flight > 0;
         drop(queue);
         st.write.notify();
+        st.write.notify_room();
         if let Some(stream) = st.stream.take() {
-            let _ = stream.shutdown(Shutdown::Read);
-            if writer_busy {
-                let _ = stream.shutdown(Shutdown::Write);
+            if std::mem::take(&mut st.handed_off) {
+                // No shutdown: it would end the connection for its new owner too. The reader
+                // thread, which never read, exits when the gate closes.
+            } else {
+                if std::mem::take(&mut st.reset) {
+                    crate::sys::reset_connection(&stream);
+                } else if writer_busy {
+                    let _ = stream.shutdown(Shutdown::Write);
+                }
+                let _ = stream.shutdown(Shutdown::Read);
             }
         }
         st.local = None;
         if !st.remote_cached {
             st.remote = None;
         }
-        Some((st.server.take(), in_flight, never_connected, had_handle))
+        Some(TornDown {
+            server: st.server.take(),
+            sent_or_in_flight: in_flight,
+            never_connected,
+            had_handle,
+            generation: st.generation,
+        })
     }
 
-    fn finish_destroy(
-        &self,
-        error: Option<Error>,
-        sent_or_in_flight: u64,
-        never_connected: bool,
-        had_handle: bool,
-    ) {
-        let timer = {
+    fn finish_destroy(&self, error: Option<Error>, torn: TornDown) {
+        let TornDown {
+            sent_or_in_flight,
+            never_connected,
+            had_handle,
+            generation,
+            ..
+        } = torn;
+        // Connected again since (destroy() then connect() in one tick): the timer, write queue
+        // and registration belong to the new connection.
+        let (timer, reconnected) = {
             let mut st = self.lock();
-            // Queued writes that were never dispatched are dropped and no longer count as written.
-            st.write.lock().accepted = sent_or_in_flight;
-            st.timer.take()
+            if st.generation == generation {
+                // Queued writes that were never dispatched are dropped and no longer count as written.
+                st.write.lock().accepted = sent_or_in_flight;
+                (st.timer.take(), false)
+            } else {
+                (None, true)
+            }
         };
         if let Some(timer) = timer {
             timers::remove_timer(timer);
@@ -1104,7 +1713,13 @@ impl Socket {
         let local = self.existing_local();
         let mut before_connect = Vec::new();
         if let Some(local) = &local {
-            let callbacks: Vec<_> = local.write_callbacks.borrow_mut().drain(..).collect();
+            let callbacks: Vec<_> = {
+                let mut all = local.write_callbacks.borrow_mut();
+                let (old, new): (Vec<_>, Vec<_>) =
+                    all.drain(..).partition(|p| p.generation == generation);
+                *all = new.into();
+                old
+            };
             for pending in callbacks {
                 if never_connected && pending.while_connecting {
                     continue; // its `close` listener reports it
@@ -1120,7 +1735,9 @@ impl Socket {
                     callback(self, Some(&Error::stream_destroyed("write")));
                 }
             }
-            local.buffer.borrow_mut().clear();
+            if !reconnected {
+                local.buffer.borrow_mut().clear();
+            }
         }
         // Node quirk: a socket that never had a handle emits `close` without an argument (falsy).
         let had_error = error.is_some() && had_handle;
@@ -1131,7 +1748,7 @@ impl Socket {
         let socket = self.clone();
         with_loop(|lp| {
             lp.on_close_phase(Box::new(move || {
-                socket.emit_close(local, had_error, before_connect)
+                socket.emit_close(local, had_error, before_connect, generation)
             }))
         });
     }
@@ -1141,16 +1758,29 @@ impl Socket {
         local: Option<Rc<SocketLocal>>,
         had_error: bool,
         before_connect: Vec<WriteCallback>,
+        generation: u64,
     ) {
+        crate::logging::log_event!(
+            debug,
+            "socket {} closed (had_error {had_error})",
+            self.core.id
+        );
         // Detach first, so that a listener may connect the socket again (it then gets a fresh
-        // registration and fresh listener lists).
-        {
+        // registration and fresh listener lists). A socket connected again since its destroy
+        // keeps the new connection's registration.
+        let detach = {
             let mut st = self.lock();
-            st.pipes = Arc::new(Vec::new());
-            st.drain_waiters.clear();
-            st.attached = false;
+            let detach = st.generation == generation;
+            if detach {
+                st.pipes = Arc::new(Vec::new());
+                st.drain_waiters.clear();
+                st.attached = false;
+            }
+            detach
+        };
+        if detach {
+            with_loop(|lp| lp.unregister_handle(self.core.id));
         }
-        with_loop(|lp| lp.unregister_handle(self.core.id));
         if let Some(local) = &local {
             local.close.emit(|f| f(self, had_error));
         }
@@ -1159,7 +1789,7 @@ impl Socket {
         }
         // Connected again from a close listener: the listeners stay, as in Node. Otherwise they
         // are dropped, so that a listener capturing its own socket does not leak.
-        let reconnected = self.lock().attached;
+        let reconnected = !detach || self.lock().attached;
         if !reconnected {
             with_loop(|lp| lp.remove_local(self.core.id));
             if let Some(local) = &local {
@@ -1169,6 +1799,12 @@ impl Socket {
     }
 
     fn emit_error(&self, local: Option<&SocketLocal>, error: Error) {
+        crate::logging::log_event!(
+            debug,
+            "socket {}: error {}: {error}",
+            self.core.id,
+            error.code()
+        );
         match local {
             Some(local) if !local.error.is_empty() => local.error.emit(|f| f(self, &error)),
             _ => with_loop(|lp| lp.report_unhandled(error)),
@@ -1178,12 +1814,61 @@ impl Socket {
     // ----- flow control -----------------------------------------------------------------------
 
     /// Stops `data` events (Node's `socket.pause()`); reading stops once the high-water mark is buffered.
+    ///
+    /// What is read meanwhile is kept, in order, for [`Socket::resume`]; once about 16 KiB (the
+    /// high-water mark, plus one read) are waiting, the reader thread stops reading and TCP flow
+    /// control slows the peer down. `end` waits for the buffered data to be consumed. Paused
+    /// before `connect`, nothing at all is read until `resume`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pause(); // a slow consumer...
+    ///     let socket = socket.clone();
+    ///     nodenet::set_timeout(std::time::Duration::from_millis(5), move || {
+    ///         socket.resume().end(); // ...catches up later
+    ///     });
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn pause(&self) -> &Self {
         self.lock().flowing = Some(false);
         self
     }
 
     /// Restarts `data` events and reading (Node's `socket.resume()`).
+    ///
+    /// Data kept while paused is delivered first (on the loop, never inside this call). A socket
+    /// with no `data` listener still flows: its data is read and dropped, which lets `end` come.
+    /// On a destroyed socket it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.write("hello\n");
+    ///     client.end();
+    ///     client.resume(); // read and drop the echo, so that `end` (and `close`) can come
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn resume(&self) -> &Self {
         {
             let mut st = self.lock();
@@ -1203,18 +1888,154 @@ impl Socket {
     /// and ending it when this socket ends (Node's `readable.pipe`). Returns `destination`.
     ///
     /// `socket.pipe(&socket)` makes an echo.
+    ///
+    /// Several destinations may be piped to; each gets every chunk. With an encoding set, the
+    /// decoded text is written, as Node does. Errors are not forwarded: an `error` on either side
+    /// leaves the other open (a destroyed destination only pauses this socket, as in Node);
+    /// destroy the other side from an `error` or `close` listener, as the `tcp_proxy` example does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // A proxy: each client is joined to its own upstream connection (here an echo server).
+    /// let upstream = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// upstream.listen((0, "127.0.0.1")).on_listening(|upstream| {
+    ///     let target = upstream.address().unwrap().port().unwrap();
+    ///     // Both sides half-open, so that each direction ends on its own.
+    ///     let options = nodenet::ServerOptions::default().allow_half_open(true);
+    ///     let proxy = nodenet::create_server_with(options, move |client| {
+    ///         let upstream = nodenet::ConnectOptions::port(target)
+    ///             .host("127.0.0.1")
+    ///             .allow_half_open(true);
+    ///         let server_side = nodenet::connect(upstream);
+    ///         client.pipe(&server_side).pipe(&client);
+    ///     });
+    ///     let upstream = upstream.clone();
+    ///     proxy.listen((0, "127.0.0.1")).on_listening(move |proxy| {
+    ///         let port = proxy.address().unwrap().port().unwrap();
+    ///         let client = nodenet::connect((port, "127.0.0.1"));
+    ///         client.end_with("through the proxy\n");
+    ///         client.on_data(|_, chunk| assert_eq!(chunk.bytes(), b"through the proxy\n"));
+    ///         let (proxy, upstream) = (proxy.clone(), upstream.clone());
+    ///         client.on_close(move |_, _| {
+    ///             proxy.close();
+    ///             upstream.close();
+    ///         });
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn pipe(&self, destination: &Socket) -> Socket {
         Arc::make_mut(&mut self.lock().pipes).push(destination.clone());
+        self.on_loop(|s| s.update_fast_pipe());
         self.resume();
         destination.clone()
+    }
+
+    /// Lets the reader thread write reads straight to the destination while a single pipe is the
+    /// only consumer (no `data` listener, no encoding): the bytes skip the loop, the events are
+    /// the same (`drain` on the destination, `end` at end of stream). Anything else turns it off.
+    fn update_fast_pipe(&self) {
+        let local = self.existing_local();
+        let alone = local
+            .as_deref()
+            .is_none_or(|l| l.data.is_empty() && l.decoder.borrow().is_none());
+        let mut st = self.lock();
+        st.fast_pipe = match st.pipes.as_slice() {
+            [destination] if alone && !st.destroyed => Some(Arc::downgrade(&destination.core)),
+            _ => None,
+        };
+        st.gate.set_forwarding(st.fast_pipe.is_some());
+    }
+
+    /// A read from the reader thread, sent straight to the lone pipe destination (see
+    /// `update_fast_pipe`). Gives the bytes back when they must go through the loop: paused,
+    /// earlier reads still on their way to the loop, or the pipe is gone.
+    fn forward_piped(&self, data: &mut Vec<u8>) -> bool {
+        let (destination, gate) = {
+            let mut st = self.lock();
+            let destination = match &st.fast_pipe {
+                Some(weak) if !st.destroyed && st.flowing == Some(true) => weak.upgrade(),
+                _ => None,
+            };
+            let Some(core) = destination else {
+                return false;
+            };
+            if st.gate.pending() != 0 {
+                return false;
+            }
+            st.bytes_read += data.len() as u64;
+            self.touch(&mut st);
+            (Socket { core }, Arc::clone(&st.gate))
+        };
+        if destination.write(ReusedBuffer(data)) {
+            return true;
+        }
+        // The destination is full: as the pipe would pause this socket until `drain`, stop
+        // reading until it has room again (or this socket or the destination closes).
+        let (shared, high_water_mark) = {
+            let st = destination.lock();
+            (Arc::clone(&st.write), st.high_water_mark)
+        };
+        let mut queue = shared.lock();
+        while queue.buffered() >= high_water_mark
+            && !queue.closed
+            && !queue.failed
+            && !gate.closed()
+        {
+            shared.wait_for_room(&mut queue, Duration::from_millis(50));
+        }
+        let gone = queue.closed || queue.failed;
+        drop(queue);
+        if gone {
+            // The destination was destroyed: as with Node's pipe, this socket stays paused
+            // until a `drain` that will not come (its data stays unread, the peer is slowed).
+            self.pipe_paused_by(&destination);
+        }
+        true
+    }
+
+    /// Pauses this socket until `destination` drains (what a pipe does when `write` refuses).
+    fn pipe_paused_by(&self, destination: &Socket) {
+        self.pause();
+        let mut st = destination.lock();
+        if !st.drain_waiters.iter().any(|s| s == self) {
+            st.drain_waiters.push(self.clone());
+        }
     }
 
     /// Decodes `data` into text with `encoding` (`None` turns it off); see [`Chunk::text`].
     ///
     /// UTF-8 characters split across reads are never broken.
+    ///
+    /// Node's `socket.setEncoding`. [`Chunk::bytes`] still gives the raw bytes. May be called
+    /// from any thread (it takes effect on the loop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.set_encoding(Some(nodenet::Encoding::Utf8));
+    ///     client.on_data(|_, chunk| assert_eq!(chunk.text(), Some("h\u{e9}")));
+    ///     client.end_with("h\u{e9}");
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn set_encoding(&self, encoding: Option<Encoding>) -> &Self {
         self.on_loop(move |s| {
             *s.local_state().decoder.borrow_mut() = encoding.map(Decoder::new);
+            s.update_fast_pipe();
         });
         self
     }
@@ -1224,6 +2045,32 @@ impl Socket {
     /// Emits `timeout` once after `idle` without reads or writes; `Duration::ZERO` disables it.
     ///
     /// The socket is not closed: call `destroy()` or `end()` in the listener, as in Node.
+    ///
+    /// Every read and write restarts the timer, and `timeout` comes again after new activity; a
+    /// write that is still making progress (a slow peer) does not count as idle. The timer does
+    /// not keep `run()` going. Node's `setTimeout(ms, callback)` is this plus
+    /// [`Socket::on_timeout`]. On a destroyed socket it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.resume();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.set_timeout(std::time::Duration::from_millis(20));
+    ///     client.on_timeout(|client| {
+    ///         client.destroy(); // the server never says anything
+    ///     });
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn set_timeout(&self, idle: Duration) -> &Self {
         {
             let mut st = self.lock();
@@ -1293,6 +2140,26 @@ impl Socket {
     // ----- options ----------------------------------------------------------------------------
 
     /// Turns Nagle's algorithm off (`true`) or on; applied at connect if called before.
+    ///
+    /// Node's `socket.setNoDelay(noDelay)` (whose argument defaults to `true`). No effect on a
+    /// local socket or a closed one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.set_no_delay(true); // small writes go out at once
+    ///     socket.end_with("y");
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn set_no_delay(&self, no_delay: bool) -> &Self {
         let mut st = self.lock();
         st.no_delay = Some(no_delay);
@@ -1305,6 +2172,26 @@ impl Socket {
     }
 
     /// Enables or disables TCP keep-alive; `initial_delay` is rounded down to whole seconds (0: OS default).
+    ///
+    /// Node's `socket.setKeepAlive(enable, initialDelay)`. Applied at connect if called before;
+    /// no effect on a local socket or a closed one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.set_keep_alive(true, std::time::Duration::from_secs(60));
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn set_keep_alive(&self, enable: bool, initial_delay: Duration) -> &Self {
         let mut st = self.lock();
         st.keep_alive = Some((enable, initial_delay));
@@ -1318,12 +2205,45 @@ impl Socket {
 
     /// Lets `run()` return while this socket is open (Node's `socket.unref()`); a pending connect
     /// still keeps the loop going, as in Node.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // A peer that accepts nothing: the kernel completes the handshake anyway.
+    /// let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let port = peer.local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1"));
+    /// client.on_connect(|client| {
+    ///     client.unref(); // a background connection: it does not hold the loop
+    /// });
+    /// nodenet::run().unwrap(); // returns with the connection still open
+    /// assert!(!client.destroyed());
+    /// ```
     pub fn unref(&self) -> &Self {
         self.lock().refd = false;
         self
     }
 
     /// Makes the socket keep `run()` going again while it is active (the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.unref().ref_(); // back to the default
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn ref_(&self) -> &Self {
         self.lock().refd = true;
         self
@@ -1332,6 +2252,35 @@ impl Socket {
     // ----- state ------------------------------------------------------------------------------
 
     /// Bytes queued and not yet handed to the kernel (Node's `bufferSize` / `writableLength`).
+    ///
+    /// A write in progress on the writer thread counts in full until it completes. 0 once
+    /// destroyed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     let big = vec![0u8; 4 * 1024 * 1024];
+    ///     let all_taken = client.write(big); // while connecting: everything is queued
+    ///     assert!(!all_taken);
+    ///     assert_eq!(client.buffer_size(), 4 * 1024 * 1024);
+    ///     client.on_drain(|client| {
+    ///         assert_eq!(client.buffer_size(), 0);
+    ///         client.end();
+    ///     });
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn buffer_size(&self) -> usize {
         let st = self.lock();
         if st.destroyed {
@@ -1341,16 +2290,81 @@ impl Socket {
     }
 
     /// Bytes read from the kernel (including bytes not yet delivered to listeners).
+    ///
+    /// Node's `socket.bytesRead`; it survives `close`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.end_with("12345");
+    ///     client.resume().on_end(|client| assert_eq!(client.bytes_read(), 5));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn bytes_read(&self) -> u64 {
         self.lock().bytes_read
     }
 
     /// Bytes accepted by `write()` (sent or still queued), as Node counts `bytesWritten`.
+    ///
+    /// Writes made while connecting count at once. Queued bytes dropped by `destroy()` stop
+    /// counting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.write("abc");
+    ///     assert_eq!(client.bytes_written(), 3); // queued while connecting
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn bytes_written(&self) -> u64 {
         self.lock().write.lock().accepted
     }
 
     /// The bound local endpoint (Node's `socket.address()`); `None` when closed or a local socket.
+    ///
+    /// `None` also before the socket connects (Node returns `{}`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     let address = socket.address().unwrap();
+    ///     assert_eq!(address.inet().unwrap().address, "127.0.0.1");
+    ///     assert_eq!(address.port(), socket.local_port());
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn address(&self) -> Option<Address> {
         self.lock()
             .local
@@ -1365,37 +2379,180 @@ impl Socket {
         st.remote
     }
 
-    /// The peer's IP address as text.
+    /// The peer's IP address as text (Node's `remoteAddress`).
+    ///
+    /// `None` before the socket connects and for local sockets. After `close` it is still known
+    /// if it was read while connected (Node v20 caches it the same way).
+    ///
+    /// On a server listening on `::` (no host), an IPv4 client shows as `"::ffff:127.0.0.1"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     assert_eq!(socket.remote_address().as_deref(), Some("127.0.0.1"));
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn remote_address(&self) -> Option<String> {
         self.remote().map(|a| a.ip().to_string())
     }
 
-    /// The peer's address family.
+    /// The peer's address family (Node's `remoteFamily`); `None` as for [`Socket::remote_address`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     assert_eq!(socket.remote_family(), Some(nodenet::Family::IPv4));
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn remote_family(&self) -> Option<Family> {
         self.remote().map(|a| Family::of(&a.ip()))
     }
 
-    /// The peer's port.
+    /// The peer's port (Node's `remotePort`); `None` as for [`Socket::remote_address`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_connect(move |client| assert_eq!(client.remote_port(), Some(port)));
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn remote_port(&self) -> Option<u16> {
         self.remote().map(|a| a.port())
     }
 
-    /// Our local IP address as text.
+    /// Our local IP address as text (Node's `localAddress`); `None` before connecting, after
+    /// closing and for local sockets.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_connect(|client| assert_eq!(client.local_address().as_deref(), Some("127.0.0.1")));
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn local_address(&self) -> Option<String> {
         self.lock().local.map(|a| a.ip().to_string())
     }
 
-    /// Our local port.
+    /// Our local port (Node's `localPort`); `None` as for [`Socket::local_address`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     let port = socket.local_port().unwrap(); // the server's port
+    ///     assert_eq!(socket.address().unwrap().port(), Some(port));
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn local_port(&self) -> Option<u16> {
         self.lock().local.map(|a| a.port())
     }
 
-    /// Our local address family (Node's `localFamily`).
+    /// Our local address family (Node's `localFamily`); `None` as for [`Socket::local_address`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     assert_eq!(socket.local_family(), Some(nodenet::Family::IPv4));
+    ///     socket.end();
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let server = server.clone();
+    ///     nodenet::connect((port, "127.0.0.1")).resume().on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn local_family(&self) -> Option<Family> {
         self.lock().local.map(|a| Family::of(&a.ip()))
     }
 
-    /// Node's `readyState`.
+    /// The socket's state as Node's `readyState` computes it.
+    ///
+    /// `Opening` while connecting; `Open` when readable and writable (also a new, unconnected
+    /// socket, as in Node); `ReadOnly` after our `end()`; `WriteOnly` after the peer's FIN on a
+    /// half-open socket; `Closed` when both sides ended or the socket was destroyed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     use nodenet::ReadyState;
+    ///     assert_eq!(client.ready_state(), ReadyState::Opening);
+    ///     client.on_connect(|client| {
+    ///         assert_eq!(client.ready_state(), ReadyState::Open);
+    ///         client.end();
+    ///         assert_eq!(client.ready_state(), ReadyState::ReadOnly);
+    ///     });
+    ///     client.on_close(|client, _| assert_eq!(client.ready_state(), ReadyState::Closed));
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn ready_state(&self) -> ReadyState {
         let st = self.lock();
         if st.phase == Phase::Connecting && !st.destroyed {
@@ -1411,24 +2568,108 @@ impl Socket {
         }
     }
 
-    /// True between `connect()` and `connect` (or failure).
+    /// True between `connect()` and the `connect` event (or the failure); Node's `connecting`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     assert!(client.connecting());
+    ///     client.on_connect(|client| assert!(!client.connecting()));
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn connecting(&self) -> bool {
         let st = self.lock();
         st.phase == Phase::Connecting && !st.destroyed
     }
 
     /// True once destroyed (explicitly, by an error, or after both sides ended).
+    ///
+    /// Node's `destroyed`. It becomes true inside [`Socket::destroy`], before `close` is emitted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_end(|client| assert!(!client.destroyed())); // the other half is still open
+    ///     client.on_close(|client, _| assert!(client.destroyed()));
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn destroyed(&self) -> bool {
         self.lock().destroyed
     }
 
     /// Node's `pending`: not connected yet, or closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     assert!(client.pending()); // connecting
+    ///     client.on_connect(|client| assert!(!client.pending()));
+    ///     client.on_close(|client, _| assert!(client.pending())); // closed: pending again
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn pending(&self) -> bool {
         let st = self.lock();
         st.phase != Phase::Open || st.destroyed
     }
 
     /// Bytes read but not yet delivered to `data` listeners (Node's `readableLength`, approximately).
+    ///
+    /// It counts from the reader thread's side: bytes on their way to the loop are included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     assert_eq!(client.readable_length(), 0);
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn readable_length(&self) -> usize {
         self.lock().gate.pending()
     }
@@ -1443,9 +2684,28 @@ impl Socket {
 
     /// Adds a `lookup` listener: the resolved address and family (or the error) and the host name.
     ///
+    /// Emitted once per address found (happy eyeballs reports them all), only when a host name
+    /// was resolved: never for an IP address or a local path. On a failure it carries the
+    /// `ENOTFOUND` error, which the `error` event then reports.
+    ///
     /// # Panics
     ///
-    /// Listeners must be added on the socket's loop thread.
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = nodenet::ConnectOptions::port(1)
+    ///     .host("nowhere.test")
+    ///     .lookup(|_, _| Ok(Vec::new())); // finds nothing
+    /// let client = nodenet::connect(options);
+    /// client.on_lookup(|_, result, host| {
+    ///     assert_eq!(host, "nowhere.test");
+    ///     assert_eq!(result.unwrap_err().code(), "ENOTFOUND");
+    /// });
+    /// client.on_error(|_, err| assert_eq!(err.code(), "ENOTFOUND"));
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_lookup(
         &self,
         f: impl FnMut(&Socket, Result<(IpAddr, Family), &Error>, &str) + 'static,
@@ -1454,21 +2714,207 @@ impl Socket {
         self
     }
 
-    /// Adds a `connect` listener (client sockets only).
+    /// Adds a `connect` listener (client sockets only): the connection is established.
+    ///
+    /// Node's `connectListener` argument of `net.connect`. Accepted sockets never emit it.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_connect(|client| {
+    ///         client.end_with("hello\n");
+    ///     });
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_connect(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
         self.local().connect.add(Box::new(f));
         self
     }
 
+    /// Adds a `connectionAttempt` listener: a TCP connect attempt to `(address, port, family)`
+    /// starts (every connect has one; happy eyeballs may make several, see
+    /// [`ConnectOptions::auto_select_family`]).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_connection_attempt(move |_, address, attempt_port, family| {
+    ///         assert_eq!((address, attempt_port, family), ("127.0.0.1", port, nodenet::Family::IPv4));
+    ///     });
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
+    pub fn on_connection_attempt(
+        &self,
+        f: impl FnMut(&Socket, &str, u16, Family) + 'static,
+    ) -> &Self {
+        self.local().attempt.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `connectionAttemptFailed` listener: a connect attempt failed with this error
+    /// (syscall `connect`); the next address is tried if there is one, else `error` follows.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1")); // nothing listens there
+    /// client.on_connection_attempt_failed(|_, address, _, _, err| {
+    ///     assert_eq!(address, "127.0.0.1");
+    ///     assert_eq!(err.code(), "ECONNREFUSED");
+    /// });
+    /// client.on_error(|_, err| assert_eq!(err.code(), "ECONNREFUSED"));
+    /// nodenet::run().unwrap();
+    /// ```
+    pub fn on_connection_attempt_failed(
+        &self,
+        f: impl FnMut(&Socket, &str, u16, Family, &Error) + 'static,
+    ) -> &Self {
+        self.local().attempt_failed.add(Box::new(f));
+        self
+    }
+
+    /// Adds a `connectionAttemptTimeout` listener: a happy-eyeballs attempt did not connect within
+    /// [`ConnectOptions::auto_select_family_attempt_timeout`]; the next address is tried.
+    ///
+    /// The last address has no attempt timeout: it gets the whole connect time.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = nodenet::connect(nodenet::ConnectOptions::port(80).host("example.com"));
+    /// client.on_connection_attempt_timeout(|_, address, port, family| {
+    ///     println!("{address}:{port} ({family}) is slow, trying the next address");
+    /// });
+    /// client.destroy();
+    /// nodenet::run().unwrap();
+    /// ```
+    pub fn on_connection_attempt_timeout(
+        &self,
+        f: impl FnMut(&Socket, &str, u16, Family) + 'static,
+    ) -> &Self {
+        self.local().attempt_timeout.add(Box::new(f));
+        self
+    }
+
     /// Adds a `ready` listener: right after `connect`.
+    ///
+    /// Node emits `ready` in the same turn as `connect`, after its listeners. Accepted sockets
+    /// never emit it.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_ready(|client| {
+    ///         client.end_with("ready\n");
+    ///     });
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_ready(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
         self.local().ready.add(Box::new(f));
         self
     }
 
     /// Adds a `data` listener; it also starts the flow unless the socket was paused.
+    ///
+    /// Each call gets one read (at most 64 KiB) as a [`Chunk`]; chunk boundaries are arbitrary,
+    /// so a message may be split or several may arrive together. Data that arrived before the
+    /// listener was added is delivered to it, in order.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.end_with("one\ntwo\n");
+    /// });
+    /// let lines = Rc::new(RefCell::new(Vec::new()));
+    /// let sink = lines.clone();
+    /// server.listen((0, "127.0.0.1")).on_listening(move |server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     let (sink, pending) = (sink.clone(), Rc::new(RefCell::new(Vec::new())));
+    ///     client.on_data(move |_, chunk| {
+    ///         // Cut the byte stream into lines, whatever the chunk boundaries.
+    ///         let mut pending = pending.borrow_mut();
+    ///         pending.extend_from_slice(chunk.bytes());
+    ///         while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+    ///             let line: Vec<u8> = pending.drain(..=end).collect();
+    ///             sink.borrow_mut().push(String::from_utf8(line).unwrap());
+    ///         }
+    ///     });
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// assert_eq!(*lines.borrow(), ["one\n", "two\n"]);
+    /// ```
     pub fn on_data(&self, f: impl FnMut(&Socket, &Chunk) + 'static) -> &Self {
         self.local().data.add(Box::new(f));
+        self.update_fast_pipe();
         let paused = self.lock().flowing == Some(false);
         if !paused {
             self.resume();
@@ -1477,24 +2923,136 @@ impl Socket {
     }
 
     /// Adds an `end` listener: the peer sent FIN and every byte before it was delivered.
+    ///
+    /// Unless the socket allows half-open connections, it then ends its own side (writes made in
+    /// the listener still go out first). `end` needs the data to be consumed: a socket with
+    /// neither a `data` listener nor [`Socket::resume`] never emits it if data is waiting.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.resume().on_end(|socket| {
+    ///         // The client ended its side; ours ends after this listener, and this still goes out.
+    ///         socket.write("written in the end listener\n");
+    ///     });
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.end();
+    ///     client.on_data(|_, chunk| assert_eq!(chunk.bytes(), b"written in the end listener\n"));
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_end(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
         self.local().end.add(Box::new(f));
         self
     }
 
     /// Adds a `finish` listener: our FIN was sent after every queued byte.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.end_with("bye\n").on_finish(|client| {
+    ///         assert_eq!(client.buffer_size(), 0);
+    ///     });
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_finish(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
         self.local().finish.add(Box::new(f));
         self
     }
 
     /// Adds a `timeout` listener (see [`Socket::set_timeout`]).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket); // answers only what it gets
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.set_timeout(std::time::Duration::from_millis(20)).on_timeout(|client| {
+    ///         client.end(); // idle: say goodbye
+    ///     });
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_timeout(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
         self.local().timeout.add(Box::new(f));
         self
     }
 
     /// Adds a `drain` listener: the write queue emptied after a `write` returned false.
+    ///
+    /// It comes only after a `write` returned false, once nothing at all is queued (not when the
+    /// queue falls under the high-water mark).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     if !client.write(vec![0u8; 1024 * 1024]) {
+    ///         client.on_drain(|client| {
+    ///             client.end();
+    ///         });
+    ///     } else {
+    ///         client.end();
+    ///     }
+    ///     client.resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_drain(&self, f: impl FnMut(&Socket) + 'static) -> &Self {
         self.local().drain.add(Box::new(f));
         self
@@ -1503,6 +3061,26 @@ impl Socket {
     /// Adds an `error` listener; `close(true)` always follows an error.
     ///
     /// Without any `error` listener, an error makes `run()` return it.
+    ///
+    /// The socket is already destroyed when it runs. See [`Socket::connect`],
+    /// [`Socket::write_with`] and [`Socket::reset_and_destroy`] for the codes; a peer's reset is
+    /// `ECONNRESET` (syscall `read`, or `write` while writes are pending).
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let client = nodenet::connect((port, "127.0.0.1"));
+    /// client.on_error(|client, err| {
+    ///     assert!(client.destroyed());
+    ///     eprintln!("{err}"); // connect ECONNREFUSED 127.0.0.1:<port>
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_error(&self, f: impl FnMut(&Socket, &Error) + 'static) -> &Self {
         self.local().error.add(Box::new(f));
         self
@@ -1511,9 +3089,58 @@ impl Socket {
     /// Adds a `close` listener; `had_error` tells whether an error closed the socket.
     ///
     /// All listeners are dropped after `close`.
+    ///
+    /// It is the socket's last event, on the loop after the descriptor was closed; it always
+    /// follows an `error`. A listener may [`connect`](Socket::connect) the socket again.
+    ///
+    /// # Panics
+    ///
+    /// When called on a thread other than the socket's loop thread (listeners are not `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = nodenet::create_server(|socket| {
+    ///     socket.pipe(&socket);
+    /// });
+    /// server.listen((0, "127.0.0.1")).on_listening(|server| {
+    ///     let port = server.address().unwrap().port().unwrap();
+    ///     let client = nodenet::connect((port, "127.0.0.1"));
+    ///     client.on_close(|_, had_error| assert!(!had_error));
+    ///     client.end().resume();
+    ///     let server = server.clone();
+    ///     client.on_close(move |_, _| {
+    ///         server.close();
+    ///     });
+    /// });
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn on_close(&self, f: impl FnMut(&Socket, bool) + 'static) -> &Self {
         self.local().close.add(Box::new(f));
         self
+    }
+
+    /// `connection_attempt`, or its `_failed` (with the error) or `_timeout` outcome.
+    fn emit_attempt(&self, ip: IpAddr, port: u16, error: Option<&Error>, timed_out: bool) {
+        {
+            let st = self.lock();
+            if st.destroyed || st.phase != Phase::Connecting {
+                return;
+            }
+        }
+        let Some(local) = self.existing_local() else {
+            return;
+        };
+        let (address, family) = (ip.to_string(), Family::of(&ip));
+        match error {
+            Some(error) => local
+                .attempt_failed
+                .emit(|f| f(self, &address, port, family, error)),
+            None if timed_out => local
+                .attempt_timeout
+                .emit(|f| f(self, &address, port, family)),
+            None => local.attempt.emit(|f| f(self, &address, port, family)),
+        }
     }
 
     fn emit_lookup(&self, result: Result<IpAddr, Error>, host: String) {
@@ -1573,7 +3200,11 @@ fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {
 
 impl Dispatch for Socket {
     fn abandon(&self) {
-        if let Some((Some(server), ..)) = self.teardown() {
+        if let Some(TornDown {
+            server: Some(server),
+            ..
+        }) = self.teardown()
+        {
             server.connection_abandoned();
         }
         let mut st = self.lock();
@@ -1611,13 +3242,21 @@ impl Dispatch for Socket {
         match event {
             IoEvent::Data(bytes) => self.handle_data(bytes),
             IoEvent::Flushed => self.handle_flushed(),
+            IoEvent::Eof if self.reset_reported_by_writer() => {}
             IoEvent::Eof => self.handle_eof(),
             IoEvent::Connected(stream) => self.handle_connected(stream),
             IoEvent::Lookup(result, host) => self.emit_lookup(result, host),
+            IoEvent::Attempt(ip, port) => self.emit_attempt(ip, port, None, false),
+            IoEvent::AttemptFailed(ip, port, error) => {
+                self.emit_attempt(ip, port, Some(&error), false)
+            }
+            IoEvent::AttemptTimedOut(ip, port) => self.emit_attempt(ip, port, None, true),
             IoEvent::Finished => self.handle_finished(),
-            IoEvent::ConnectFailed(error)
-            | IoEvent::ReadFailed(error)
-            | IoEvent::WriteFailed(error) => self.destroy_inner(Some(error)),
+            IoEvent::ReadFailed(error) | IoEvent::WriteFailed(error) => {
+                let error = self.attribute_reset(error);
+                self.destroy_inner(Some(error))
+            }
+            IoEvent::ConnectFailed(error) => self.destroy_inner(Some(error)),
             IoEvent::Accepted(..) => debug_assert!(false, "a socket got an accept event"),
         }
     }

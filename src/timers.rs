@@ -95,6 +95,16 @@ pub(crate) fn remove_timer(id: u64) {
 /// A pending `set_timeout` callback: clear it, or keep it from holding the loop open.
 ///
 /// `Timer` is `Send`: it can be cleared from another thread (the change reaches the loop through its channel).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let timer = nodenet::set_timeout(Duration::from_secs(3600), || unreachable!("cleared"));
+/// nodenet::set_immediate(move || timer.clear());
+/// nodenet::run().unwrap(); // returns at once: the only timer was cleared
+/// ```
 #[derive(Clone, Debug)]
 pub struct Timer {
     id: u64,
@@ -103,18 +113,53 @@ pub struct Timer {
 
 impl Timer {
     /// Cancels the timer; its callback will not run. Clearing twice, or after it ran, does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let timer = nodenet::set_timeout(Duration::from_secs(3600), || unreachable!("cleared"));
+    /// timer.clear();
+    /// timer.clear(); // no effect
+    /// nodenet::run().unwrap();
+    /// ```
     pub fn clear(&self) {
         let id = self.id;
         self.lref.run_on_loop(move || remove_timer(id));
     }
 
     /// Lets `run()` return while this timer is still pending (Node's `timeout.unref()`).
+    ///
+    /// The timer still fires if the loop is running for another reason when it is due.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// nodenet::set_timeout(Duration::from_secs(3600), || unreachable!("never due")).unref();
+    /// nodenet::run().unwrap(); // returns at once: it does not wait for the timer
+    /// ```
     pub fn unref(&self) -> &Self {
         self.set_ref(false);
         self
     }
 
     /// Makes the timer keep `run()` going again (the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc, time::Duration};
+    ///
+    /// let fired = Rc::new(Cell::new(false));
+    /// let flag = fired.clone();
+    /// let timer = nodenet::set_timeout(Duration::from_millis(1), move || flag.set(true));
+    /// timer.unref().ref_();
+    /// nodenet::run().unwrap();
+    /// assert!(fired.get());
+    /// ```
     pub fn ref_(&self) -> &Self {
         self.set_ref(true);
         self

@@ -7,13 +7,28 @@ use std::borrow::Cow;
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # let socket = nodenet::Socket::new(Default::default());
-/// let owned = vec![1u8, 2, 3];
-/// socket.write(b"bytes");
-/// socket.write("text");
-/// socket.write(&owned[..]);
-/// socket.write(owned);
+/// ```
+/// let server = nodenet::create_server(|socket| {
+///     let owned = vec![b'!'; 3];
+///     socket.write(b"bytes ");
+///     socket.write("text ");
+///     socket.write(&owned[..1]); // copied only if it must be queued
+///     socket.write(String::from(" string"));
+///     socket.end_with(owned); // moved into the queue
+/// });
+/// server.listen((0, "127.0.0.1")).on_listening(|server| {
+///     let port = server.address().unwrap().port().unwrap();
+///     let client = nodenet::connect((port, "127.0.0.1"));
+///     let received = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+///     let sink = received.clone();
+///     client.on_data(move |_, chunk| sink.borrow_mut().extend_from_slice(chunk.bytes()));
+///     let server = server.clone();
+///     client.on_close(move |_, _| {
+///         assert_eq!(*received.borrow(), b"bytes text ! string!!!");
+///         server.close();
+///     });
+/// });
+/// nodenet::run().unwrap();
 /// ```
 pub trait WriteData {
     /// The bytes to send.

@@ -143,6 +143,9 @@ impl WriteQueue {
 pub(crate) struct WriteShared {
     queue: Mutex<WriteQueue>,
     wake: Condvar,
+    /// Signalled when bytes left the queue, or it closed or failed: for a forwarding reader
+    /// thread waiting for room (see `Socket::forward_piped`).
+    room: Condvar,
 }
 
 impl WriteShared {
@@ -158,5 +161,19 @@ impl WriteShared {
     /// Sleeps until notified.
     pub(crate) fn wait(&self, guard: &mut MutexGuard<'_, WriteQueue>) {
         self.wake.wait(guard);
+    }
+
+    /// Wakes threads waiting for room in the queue.
+    pub(crate) fn notify_room(&self) {
+        self.room.notify_all();
+    }
+
+    /// Sleeps until there may be room in the queue, at most `timeout`.
+    pub(crate) fn wait_for_room(
+        &self,
+        guard: &mut MutexGuard<'_, WriteQueue>,
+        timeout: std::time::Duration,
+    ) {
+        self.room.wait_for(guard, timeout);
     }
 }

@@ -130,7 +130,7 @@ fn a_peer_resetting_mid_stream_while_the_server_reads_gives_econnreset_on_read()
 // 12 runs, all the same):
 //   ["error ECONNRESET -104 write | write ECONNRESET","close true"]
 #[test]
-#[ignore = "bug: reader and writer threads race for the reset: read ECONNRESET, write EPIPE, or a spurious 'end' then write ECONNRESET"]
+
 fn a_peer_resetting_while_the_server_writes_gives_one_econnreset_then_close_true() {
     util::with_deadline(util::LIMIT, || {
         let log = EventLog::new();

@@ -610,7 +610,7 @@ fn pair_then(act: impl FnOnce(Socket, Socket) + Send + Clone + 'static, log: &ut
 // thread and that `close` always follows a destroy (node-net-behaviors.md 78). So a destroy from
 // another thread must keep `run()` going until its `close` was emitted.
 #[test]
-#[ignore = "bug: destroy() from another thread can let run() return before `close` is emitted"]
+
 fn destroy_from_another_thread_always_emits_close_before_run_returns() {
     const NAME: &str = "destroy_from_another_thread_always_emits_close_before_run_returns";
     r::isolated(NAME, Duration::from_secs(120), || {
@@ -641,7 +641,7 @@ fn destroy_from_another_thread_always_emits_close_before_run_returns() {
 
 // The same for a server closed from another thread: its `close` event must not be lost.
 #[test]
-#[ignore = "bug: Server::close() from another thread can let run() return before `close` is emitted"]
+
 fn server_close_from_another_thread_always_emits_close_before_run_returns() {
     const NAME: &str = "server_close_from_another_thread_always_emits_close_before_run_returns";
     r::isolated(NAME, Duration::from_secs(120), || {

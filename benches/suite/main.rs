@@ -36,6 +36,14 @@ const SERVERS: [&str; 6] = [
     "node",
     "tokio",
 ];
+/// Servers run only when named with `--servers`: nodenet's two echo servers on 2 and 4 loops
+/// (threads) sharing one listening socket (`ListenOptions::exclusive(false)`).
+const EXTRA_SERVERS: [&str; 4] = [
+    "nodenet-pipe-2loops",
+    "nodenet-pipe-4loops",
+    "nodenet-data-2loops",
+    "nodenet-data-4loops",
+];
 
 static BULK: [MetricDef; 2] = [
     MetricDef {
@@ -225,19 +233,21 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         Some(list) => {
             let mut picked = vec![BASELINE];
             for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-                match SERVERS.iter().find(|s| **s == word) {
+                match SERVERS.iter().chain(&EXTRA_SERVERS).find(|s| **s == word) {
                     Some(s) if !picked.contains(s) => picked.push(s),
                     Some(_) => {}
                     None => {
                         return Err(format!(
-                            "unknown server {word:?}: one of {}",
-                            SERVERS.join(", ")
+                            "unknown server {word:?}: one of {}, {}",
+                            SERVERS.join(", "),
+                            EXTRA_SERVERS.join(", ")
                         ));
                     }
                 }
             }
             SERVERS
                 .iter()
+                .chain(&EXTRA_SERVERS)
                 .copied()
                 .filter(|s| picked.contains(s))
                 .collect()

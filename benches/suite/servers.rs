@@ -36,6 +36,10 @@ pub(crate) fn serve(args: &[String]) -> Result<(), String> {
     let nodelay = args.iter().any(|a| a == "--nodelay");
     match imp.as_str() {
         "nodenet-pipe" => nodenet_server(listen, nodelay, true),
+        "nodenet-pipe-2loops" => nodenet_loops(listen, nodelay, true, 2),
+        "nodenet-pipe-4loops" => nodenet_loops(listen, nodelay, true, 4),
+        "nodenet-data-2loops" => nodenet_loops(listen, nodelay, false, 2),
+        "nodenet-data-4loops" => nodenet_loops(listen, nodelay, false, 4),
         "nodenet-data" => nodenet_server(listen, nodelay, false),
         "std-threads" => std_server(listen, nodelay, false),
         "std-threads2" => std_server(listen, nodelay, true),
@@ -88,6 +92,63 @@ fn nodenet_server(listen: Listen, nodelay: bool, pipe: bool) -> Result<(), Strin
         None => ready(s.address().and_then(|a| a.port()).unwrap_or(0)),
     });
     nodenet::run().map_err(|e| format!("nodenet::run: {e}"))
+}
+
+/// `loops` threads, each with its own loop and an echo server (`c.pipe(&c)`, or a `data`
+/// listener), sharing one listening socket (`exclusive(false)`): the first binds, the others
+/// join its port or path.
+fn nodenet_loops(listen: Listen, nodelay: bool, pipe: bool, loops: usize) -> Result<(), String> {
+    let start = |listen: nodenet::ListenOptions| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let server = nodenet::create_server(move |c| {
+                c.on_error(|_, _| {});
+                if nodelay {
+                    c.set_no_delay(true);
+                }
+                if pipe {
+                    c.pipe(&c);
+                } else {
+                    c.on_data(|s, chunk| {
+                        s.write(chunk.bytes());
+                    });
+                }
+            });
+            server.on_error(|_, err| {
+                eprintln!("nodenet server error: {err}");
+                std::process::exit(2);
+            });
+            server.listen(listen);
+            server.on_listening(move |s| {
+                let _ = tx.send(s.address());
+            });
+            let _ = nodenet::run();
+        });
+        (thread, rx.recv().ok().flatten())
+    };
+    let shared = |l: nodenet::ListenOptions| l.exclusive(false);
+    let first = match &listen {
+        Listen::Tcp => shared(nodenet::ListenOptions::port(0).host("127.0.0.1")),
+        Listen::Unix(path) => shared(nodenet::ListenOptions::path(path)),
+    };
+    let (first_thread, address) = start(first);
+    let port = address.as_ref().and_then(|a| a.port()).unwrap_or(0);
+    let mut threads = vec![first_thread];
+    for _ in 1..loops {
+        let options = match &listen {
+            Listen::Tcp => shared(nodenet::ListenOptions::port(port).host("127.0.0.1")),
+            Listen::Unix(path) => shared(nodenet::ListenOptions::path(path)),
+        };
+        threads.push(start(options).0);
+    }
+    match &listen {
+        Listen::Tcp => ready(port),
+        Listen::Unix(path) => ready(path),
+    }
+    for thread in threads {
+        let _ = thread.join();
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

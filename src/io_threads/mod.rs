@@ -21,7 +21,15 @@ static STACK_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
 
 /// Sets the stack size of I/O threads started from now on (clamped to 64 KiB ..= 8 MiB).
 ///
-/// The default is 128 KiB; threads that resolve host names get at least 256 KiB.
+/// The default is 128 KiB; threads that resolve host names get at least 256 KiB. The setting is
+/// process-wide. A custom [`ConnectOptions::lookup`](crate::ConnectOptions::lookup) runs on such
+/// a thread: raise the size if it needs a deep stack.
+///
+/// # Examples
+///
+/// ```
+/// nodenet::set_thread_stack_size(512 * 1024);
+/// ```
 pub fn set_thread_stack_size(bytes: usize) {
     STACK_SIZE.store(bytes.clamp(64 * 1024, 8 * 1024 * 1024), Ordering::Relaxed);
 }

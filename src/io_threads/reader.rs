@@ -5,7 +5,7 @@ use crate::event::{HandleId, IoEvent};
 use crate::event_loop::LoopRef;
 use crate::sys::Stream as RawSocket;
 use parking_lot::Mutex;
-use std::io::{self, Read};
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, Thread};
@@ -15,8 +15,15 @@ const FIRST_READ: usize = 8 * 1024;
 /// Node reads at most 64 KiB at a time.
 pub(crate) const MAX_READ: usize = 64 * 1024;
 
+/// Takes reads straight from the reader thread, bypassing the loop (a `pipe` with nothing else
+/// listening: see `Socket::forward_piped`).
+pub(crate) trait Forwarder: Send + Sync {
+    /// Sends `data` on and returns true (leaving `data` either sent, or emptied because its
+    /// bytes were moved to a queue); false when it must go through the loop after all.
+    fn forward(&self, data: &mut Vec<u8>) -> bool;
+}
+
 /// What the loop and the reader share: the read credit and the on/off switches.
-#[derive(Debug)]
 pub(crate) struct ReadGate {
     /// Bytes read and not yet consumed by the loop (delivered to `data` listeners).
     pending: AtomicUsize,
@@ -27,17 +34,39 @@ pub(crate) struct ReadGate {
     /// The reader reads only while `pending` is below this (Node's readable high-water mark).
     limit: usize,
     thread: Mutex<Option<Thread>>,
+    /// Reads may go to `forwarder` instead of the loop (set while a lone pipe is the only consumer).
+    forwarding: AtomicBool,
+    forwarder: Box<dyn Forwarder>,
+}
+
+impl std::fmt::Debug for ReadGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadGate")
+            .field("pending", &self.pending)
+            .field("reading", &self.reading)
+            .field("closed", &self.closed)
+            .field("limit", &self.limit)
+            .field("forwarding", &self.forwarding)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReadGate {
-    pub(crate) fn new(limit: usize) -> ReadGate {
+    pub(crate) fn new(limit: usize, forwarder: Box<dyn Forwarder>) -> ReadGate {
         ReadGate {
             pending: AtomicUsize::new(0),
             reading: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             limit,
             thread: Mutex::new(None),
+            forwarding: AtomicBool::new(false),
+            forwarder,
         }
+    }
+
+    /// Lets reads bypass the loop through the forwarder (or stops it).
+    pub(crate) fn set_forwarding(&self, on: bool) {
+        self.forwarding.store(on, Ordering::Release);
     }
 
     fn wake(&self) {
@@ -109,9 +138,9 @@ impl ReadGate {
 pub(crate) fn run(stream: Arc<RawSocket>, gate: Arc<ReadGate>, id: HandleId, lref: LoopRef) {
     *gate.thread.lock() = Some(thread::current());
     let mut size = FIRST_READ;
-    let mut buf = vec![0u8; size];
+    let mut buf = Vec::with_capacity(size);
     while gate.wait_for_credit() {
-        match (&*stream).read(&mut buf) {
+        match crate::sys::read_into(&stream, &mut buf) {
             Ok(0) => {
                 if !gate.closed() {
                     lref.send(id, IoEvent::Eof);
@@ -122,17 +151,31 @@ pub(crate) fn run(stream: Arc<RawSocket>, gate: Arc<ReadGate>, id: HandleId, lre
                 if gate.closed() {
                     break;
                 }
-                let data = if n * 2 >= buf.len() {
+                if gate.forwarding.load(Ordering::Acquire) && gate.forwarder.forward(&mut buf) {
+                    // Sent at once (the buffer is reused) or moved to a queue (a new one).
                     if n == size && size < MAX_READ {
                         size *= 2;
                     }
-                    let mut full = std::mem::replace(&mut buf, vec![0u8; size]);
-                    full.truncate(n);
-                    full
+                    if buf.capacity() < size {
+                        buf = Vec::with_capacity(size);
+                    }
+                    buf.clear();
+                    continue;
+                }
+                // A read that filled at least half the buffer is handed on as it is (and the
+                // next read gets a fresh buffer, larger if this one was filled); a small one is
+                // copied out so that the buffer is reused.
+                let data = if n * 2 >= buf.capacity() {
+                    if n == size && size < MAX_READ {
+                        size *= 2;
+                    }
+                    std::mem::replace(&mut buf, Vec::with_capacity(size))
                 } else {
-                    buf[..n].to_vec()
+                    let small = buf.clone();
+                    buf.clear();
+                    small
                 };
-                gate.pending.fetch_add(n, Ordering::AcqRel);
+                gate.pending.fetch_add(data.len(), Ordering::AcqRel);
                 lref.send(id, IoEvent::Data(data));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -50,6 +50,7 @@ pub(crate) fn run(stream: Arc<RawSocket>, shared: Arc<WriteShared>, id: HandleId
             queue.failed = true;
             let closed = queue.closed;
             drop(queue);
+            shared.notify_room();
             if !closed {
                 lref.send(id, IoEvent::WriteFailed(Error::from_io(&e, "write")));
             }
@@ -58,6 +59,7 @@ pub(crate) fn run(stream: Arc<RawSocket>, shared: Arc<WriteShared>, id: HandleId
         let due = queue.complete_requests();
         let notify = due || queue.chunks.is_empty();
         drop(queue);
+        shared.notify_room();
         batch.clear();
         if notify {
             lref.send(id, IoEvent::Flushed);

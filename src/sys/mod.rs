@@ -10,16 +10,24 @@
 //!   wrap a connected or listening TCP socket;
 //! - `errno_entry(raw) -> Option<ErrnoEntry>`: Node's code, errno and libuv description for an OS error number;
 //! - `EAI_NONAME_ERRNO`: Node's errno for `ENOTFOUND`;
-//! - `errno::{EMFILE, ENFILE, ...}`: the OS error numbers the acceptor tells apart;
+//! - `accept_failure(&io::Error) -> AcceptFailure`: what a failed `accept` means for the acceptor;
+//!   `open_spare_fd()`: the descriptor kept in reserve for shedding at `EMFILE`;
+//! - `wait_readable(&Listener, timeout)`, `wake_pair()`, `WakeSender`, `WakeReceiver` and
+//!   `wait_readable_or_woken(&Listener, &WakeReceiver)`: waiting for connections on a listener
+//!   shared by several loops' acceptors (non-blocking `accept`);
+//! - `read_into(&Stream, &mut Vec<u8>)`: a blocking read into a buffer's spare capacity;
+//! - `was_reset(&Stream)`, `reset_connection(&Stream)`, `connection_reset_error()`,
+//!   `timed_out_error()`, `set_reuse_port(&socket2::Socket)`;
+//! - Unix only: `adopt_socket_fd`, `send_fd`, `recv_fd` (fd passing);
 //! - `send_now(&Stream, &[u8]) -> io::Result<usize>`: a send that never blocks and never raises SIGPIPE;
 //! - `send_vectored_blocking(&Stream, &[IoSlice]) -> io::Result<usize>`: a blocking send;
-//! - `connect_cancellable(&socket2::Socket, &SockAddr, &AtomicBool) -> io::Result<()>`: a blocking
-//!   TCP connect that gives up (with `ErrorKind::Interrupted`) soon after the flag is set;
+//! - `connect_cancellable(&socket2::Socket, &SockAddr, &AtomicBool, deadline) -> io::Result<()>`: a
+//!   blocking TCP connect that gives up (with `ErrorKind::Interrupted`) soon after the flag is set,
+//!   or (`ErrorKind::TimedOut`) at the deadline;
 //! - `set_reuse_address(&socket2::Socket)`: `SO_REUSEADDR` where it means what Node means by it;
 //! - `connect_local(path, &AtomicBool) -> io::Result<Stream>`, `bind_local(path, backlog) -> io::Result<Listener>`
 //!   and `remove_local_path(path)`: local sockets (unix sockets, Windows named pipes);
 //! - `wake_acceptor(&Listener)`: wakes the thread blocked in `accept`;
-//! - `open_spare() -> Option<File>`: the acceptor's spare descriptor for shedding at `EMFILE`.
 //!
 //! TCP itself comes from socket2 and std.
 
@@ -50,4 +58,17 @@ pub(crate) trait StreamExt {
     fn is_local(&self) -> bool;
     /// The TCP socket, for socket options; `None` for local streams.
     fn tcp(&self) -> Option<socket2::SockRef<'_>>;
+}
+
+/// What a failed `accept` means for the acceptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AcceptFailure {
+    /// The process or system is out of file descriptors (`EMFILE`, `ENFILE`).
+    OutOfFds,
+    /// The kernel is short of memory or buffers (`ENOBUFS`, `ENOMEM`).
+    OutOfMemory,
+    /// The failure concerns one connection only (aborted, reset, interrupted, ...).
+    Transient,
+    /// The listener itself is broken (`EBADF`, `EINVAL` after an outside shutdown, ...).
+    Fatal,
 }

@@ -1,7 +1,7 @@
 //! Unix: errno table, non-blocking send, cancellable connect, unix socket paths.
 #![allow(unsafe_code)] // reason: poll(2) and send(2) flags are not exposed by socket2/std
 
-use super::{ErrnoEntry, StreamExt};
+use super::{AcceptFailure, ErrnoEntry, StreamExt};
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 use std::io;
 use std::path::Path;
@@ -12,14 +12,6 @@ use std::time::Duration;
 pub(crate) type Stream = Socket;
 /// A listening socket.
 pub(crate) type Listener = Socket;
-
-/// The OS error numbers the acceptor tells apart.
-pub(crate) mod errno {
-    pub(crate) use libc::{
-        EHOSTUNREACH, EMFILE, ENETDOWN, ENETUNREACH, ENFILE, ENOBUFS, ENOMEM, EOPNOTSUPP, EPERM,
-        EPROTO, ETIMEDOUT,
-    };
-}
 
 impl StreamExt for Socket {
     fn is_local(&self) -> bool {
@@ -52,11 +44,6 @@ pub(crate) fn socket_listener(socket: Socket) -> io::Result<Listener> {
 /// in TIME_WAIT).
 pub(crate) fn set_reuse_address(socket: &Socket) -> io::Result<()> {
     socket.set_reuse_address(true)
-}
-
-/// The acceptor's spare descriptor, released to shed one connection when out of descriptors.
-pub(crate) fn open_spare() -> Option<std::fs::File> {
-    std::fs::File::open("/dev/null").ok()
 }
 
 /// Node's errno for `ENOTFOUND` (libuv's `UV_EAI_NONAME`).
@@ -151,11 +138,14 @@ pub(crate) fn send_vectored_blocking(
 /// How often a pending connect looks at its cancel flag.
 const CONNECT_POLL: Duration = Duration::from_millis(20);
 
-/// Connects `socket` (blocking mode on return), giving up soon after `cancel` is set.
+/// Connects `socket` (blocking mode on return), giving up soon after `cancel` is set (with
+/// `ErrorKind::Interrupted`) or once `deadline` has passed (with `ErrorKind::TimedOut` and no OS
+/// error code).
 pub(crate) fn connect_cancellable(
     socket: &Socket,
     addr: &SockAddr,
     cancel: &AtomicBool,
+    deadline: Option<std::time::Instant>,
 ) -> io::Result<()> {
     socket.set_nonblocking(true)?;
     let started = match socket.connect(addr) {
@@ -164,7 +154,7 @@ pub(crate) fn connect_cancellable(
             if e.raw_os_error() == Some(libc::EINPROGRESS)
                 || e.kind() == io::ErrorKind::WouldBlock =>
         {
-            wait_writable(socket, cancel)
+            wait_writable(socket, cancel, deadline)
         }
         Err(e) => Err(e),
     };
@@ -173,11 +163,23 @@ pub(crate) fn connect_cancellable(
     Ok(())
 }
 
-fn wait_writable(socket: &Socket, cancel: &AtomicBool) -> io::Result<()> {
+fn wait_writable(
+    socket: &Socket,
+    cancel: &AtomicBool,
+    deadline: Option<std::time::Instant>,
+) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     loop {
         if cancel.load(Ordering::Acquire) {
             return Err(io::Error::from(io::ErrorKind::Interrupted));
+        }
+        let mut wait = CONNECT_POLL;
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::from(io::ErrorKind::TimedOut));
+            }
+            wait = wait.min(left);
         }
         let mut pfd = libc::pollfd {
             fd: socket.as_raw_fd(),
@@ -185,7 +187,7 @@ fn wait_writable(socket: &Socket, cancel: &AtomicBool) -> io::Result<()> {
             revents: 0,
         };
         // SAFETY: `pfd` is a valid, initialised pollfd for the duration of the call, and we pass a count of 1.
-        let n = unsafe { libc::poll(&mut pfd, 1, CONNECT_POLL.as_millis() as libc::c_int) };
+        let n = unsafe { libc::poll(&mut pfd, 1, wait.as_millis().max(1) as libc::c_int) };
         if n < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
@@ -200,6 +202,62 @@ fn wait_writable(socket: &Socket, cancel: &AtomicBool) -> io::Result<()> {
             };
         }
     }
+}
+
+/// Waits until `socket` is readable (for a listener: a connection is pending, or it was shut
+/// down), at most `timeout` (`None`: no limit). Returns whether it became readable.
+pub(crate) fn wait_readable(socket: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let millis = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as libc::c_int);
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: socket.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is a valid, initialised pollfd for the duration of the call, and we pass a count of 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, millis) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Classifies an `accept` error.
+pub(crate) fn accept_failure(e: &io::Error) -> AcceptFailure {
+    match e.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE) => AcceptFailure::OutOfFds,
+        Some(libc::ENOBUFS | libc::ENOMEM) => AcceptFailure::OutOfMemory,
+        Some(
+            libc::EPROTO
+            | libc::EPERM
+            | libc::ENETDOWN
+            | libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::EOPNOTSUPP
+            | libc::ETIMEDOUT,
+        ) => AcceptFailure::Transient,
+        _ if matches!(
+            e.kind(),
+            io::ErrorKind::Interrupted
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::WouldBlock
+        ) =>
+        {
+            AcceptFailure::Transient
+        }
+        _ => AcceptFailure::Fatal,
+    }
+}
+
+/// A descriptor kept in reserve, released to shed connections when the process runs out of fds.
+pub(crate) fn open_spare_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
 }
 
 /// The socket address of a local (unix) socket path; abstract names start with a NUL byte (Linux).
@@ -219,7 +277,7 @@ pub(crate) fn local_path_addr(path: &Path) -> io::Result<SockAddr> {
 pub(crate) fn connect_local(path: &Path, cancel: &AtomicBool) -> io::Result<Stream> {
     let addr = local_path_addr(path)?;
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-    connect_cancellable(&socket, &addr, cancel)?;
+    connect_cancellable(&socket, &addr, cancel, None)?;
     Ok(socket)
 }
 
@@ -230,7 +288,7 @@ pub(crate) fn bind_local(path: &Path, backlog: i32) -> io::Result<Listener> {
     socket.bind(&addr).map_err(|e| {
         // libuv reports a missing directory as EACCES (uv_pipe_bind), and so does Node.
         if e.kind() == io::ErrorKind::NotFound {
-            io::Error::from_raw_os_error(libc::EACCES)
+            missing_directory_error()
         } else {
             e
         }
@@ -286,4 +344,255 @@ pub(crate) fn adopt_socket_fd(fd: std::os::fd::RawFd) -> io::Result<Socket> {
     }
     // SAFETY: `fd` is an open stream socket (checked above); the caller hands its ownership to us.
     Ok(unsafe { Socket::from_raw_fd(fd) })
+}
+
+/// The error libuv (and so Node) reports for binding a local socket in a missing directory.
+pub(crate) fn missing_directory_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::EACCES)
+}
+
+/// The error a connection reset by the peer gives (`ECONNRESET`).
+pub(crate) fn connection_reset_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::ECONNRESET)
+}
+
+/// Whether a TCP connection was reset: the kernel has moved it to `CLOSE` (Linux's `TCP_INFO`)
+/// while we still hold it. False for other sockets and where this cannot be known.
+pub(crate) fn was_reset(socket: &Socket) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::AsRawFd;
+        const TCP_CLOSE: u8 = 7;
+        // SAFETY: an all-zero tcp_info is a valid value of this plain C struct.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: `info` and `len` are valid for writes of the sizes given.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&raw mut info).cast(),
+                &mut len,
+            )
+        };
+        rc == 0 && len > 0 && info.tcpi_state == TCP_CLOSE
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = socket;
+        false
+    }
+}
+
+/// Aborts a TCP connection: the peer gets an RST (`ECONNRESET`), and threads blocked in a read
+/// or a send on it wake up with an error. Used by `reset_and_destroy`.
+///
+/// `SO_LINGER` 0 makes the final close send the RST; disconnecting (`connect` with `AF_UNSPEC`)
+/// sends it at once, without waiting for the reader and writer threads to let go of the fd.
+pub(crate) fn reset_connection(socket: &Socket) {
+    use std::os::fd::AsRawFd;
+    let _ = socket.set_linger(Some(Duration::ZERO));
+    // SAFETY: an all-zero sockaddr is a valid value of this plain C struct.
+    let mut addr: libc::sockaddr = unsafe { std::mem::zeroed() };
+    addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    // SAFETY: `addr` is a valid sockaddr of the length given; failure only returns an error.
+    let _ = unsafe {
+        libc::connect(
+            socket.as_raw_fd(),
+            &raw const addr,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+}
+
+/// Sets `SO_REUSEPORT` on a listener.
+pub(crate) fn set_reuse_port(socket: &Socket) -> io::Result<()> {
+    #[cfg(not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin")))]
+    {
+        socket.set_reuse_port(true)
+    }
+    #[cfg(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))]
+    {
+        let _ = socket;
+        Err(io::Error::from_raw_os_error(libc::ENOPROTOOPT))
+    }
+}
+
+/// Reads into the spare capacity of `buf` (which must be empty), without zeroing it first; the
+/// bytes read become its contents.
+pub(crate) fn read_into(socket: &Socket, buf: &mut Vec<u8>) -> io::Result<usize> {
+    debug_assert!(buf.is_empty());
+    let n = socket.recv(buf.spare_capacity_mut())?;
+    // SAFETY: `recv` initialised the first `n` bytes of the spare capacity (n <= capacity).
+    unsafe { buf.set_len(n) };
+    Ok(n)
+}
+
+/// The error of a connect attempt that ran out of time (`ETIMEDOUT`).
+pub(crate) fn timed_out_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::ETIMEDOUT)
+}
+
+/// Wakes one thread waiting in [`wait_readable_or_woken`] (an acceptor on a listener that other
+/// loops share, which cannot be woken by shutting the listener down).
+#[derive(Debug)]
+pub(crate) struct WakeSender(std::os::unix::net::UnixStream);
+
+/// The waiting side of a [`WakeSender`].
+#[derive(Debug)]
+pub(crate) struct WakeReceiver(std::os::unix::net::UnixStream);
+
+/// A connected sender and receiver.
+pub(crate) fn wake_pair() -> io::Result<(WakeSender, WakeReceiver)> {
+    let (tx, rx) = std::os::unix::net::UnixStream::pair()?;
+    tx.set_nonblocking(true)?;
+    Ok((WakeSender(tx), WakeReceiver(rx)))
+}
+
+impl WakeSender {
+    /// Wakes the receiver (now, or as soon as it next waits).
+    pub(crate) fn wake(&self) {
+        use std::io::Write;
+        let _ = (&self.0).write(&[1]);
+    }
+}
+
+/// Waits until `socket` is readable (`Ok(true)`) or `wake` was woken (`Ok(false)`).
+pub(crate) fn wait_readable_or_woken(socket: &Socket, wake: &WakeReceiver) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: socket.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake.0.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a valid array of two initialised pollfds for the duration of the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        if fds[1].revents != 0 {
+            return Ok(false);
+        }
+        if fds[0].revents != 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Sends `fd` over a unix stream socket (`SCM_RIGHTS`), with one data byte.
+pub(crate) fn send_fd(
+    channel: &std::os::unix::net::UnixStream,
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_ptr() as *mut libc::c_void,
+        iov_len: 1,
+    };
+    let fd_len = std::mem::size_of::<libc::c_int>() as u32;
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(fd_len) } as usize;
+    // u64 words: the control buffer must be aligned for `cmsghdr`.
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: an all-zero msghdr is a valid value of this plain C struct.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: `msg` describes a control buffer of `space` bytes, room for one header holding one
+    // descriptor (CMSG_SPACE), so CMSG_FIRSTHDR is non-null and CMSG_DATA points inside it.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(fd_len) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd.as_raw_fd());
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = libc::MSG_NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = 0;
+    loop {
+        // SAFETY: `msg` and every buffer it points to are valid for the call.
+        let n = unsafe { libc::sendmsg(channel.as_raw_fd(), &raw const msg, flags) };
+        if n >= 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Receives a descriptor sent with [`send_fd`] (blocking until one comes).
+pub(crate) fn recv_fd(
+    channel: &std::os::unix::net::UnixStream,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let fd_len = std::mem::size_of::<libc::c_int>() as u32;
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(fd_len) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: an all-zero msghdr is a valid value of this plain C struct.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = libc::MSG_CMSG_CLOEXEC;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = 0;
+    let n = loop {
+        // SAFETY: `msg` and every buffer it points to are valid for the call.
+        let n = unsafe { libc::recvmsg(channel.as_raw_fd(), &raw mut msg, flags) };
+        if n >= 0 {
+            break n;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    };
+    if n == 0 {
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+    }
+    // SAFETY: `msg` was filled in by recvmsg; the CMSG macros walk its control buffer, and a
+    // SCM_RIGHTS header of CMSG_LEN(fd_len) bytes carries one descriptor that is now ours.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+        if cmsg.is_null()
+            || (*cmsg).cmsg_level != libc::SOL_SOCKET
+            || (*cmsg).cmsg_type != libc::SCM_RIGHTS
+            || ((*cmsg).cmsg_len as usize) < libc::CMSG_LEN(fd_len) as usize
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no descriptor came with the message",
+            ));
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+        Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
+    }
 }

@@ -197,3 +197,43 @@ pub fn errno(code: &str) -> i32 {
         .unwrap_or_else(|| panic!("util::errno: add {code}"));
     if cfg!(windows) { *windows } else { *linux }
 }
+
+/// Runs `node tests/node/<script>` with `input` on stdin and returns its stdout lines; panics
+/// (after killing node) if it fails or takes longer than `LIMIT`.
+pub fn node_oracle(script: &str, input: &str) -> Vec<String> {
+    use std::io::{Read, Write};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/node")
+        .join(script);
+    let mut child = Command::new(node_binary())
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("these tests need Node.js (v18+) as `node` on PATH, or NODE=/path/to/node");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = String::new();
+        let mut err = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        let _ = stderr.read_to_string(&mut err);
+        let _ = tx.send((out, err));
+    });
+    let Ok((out, err)) = rx.recv_timeout(LIMIT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("node {script} did not answer within {LIMIT:?}");
+    };
+    let _ = writer.join();
+    let status = child.wait().expect("wait for node");
+    assert!(status.success(), "node {script} failed ({status}): {err}");
+    out.lines().map(str::to_owned).collect()
+}

@@ -6,7 +6,7 @@ mod overlapped;
 mod pipe;
 mod tcp;
 
-use super::StreamExt;
+use super::{AcceptFailure, StreamExt};
 use pipe::{PipeListener, PipeStream};
 use socket2::{SockAddr, SockRef, Socket};
 use std::io::{self, IoSlice, Read};
@@ -23,25 +23,6 @@ pub(crate) use errors::errno_entry;
 
 /// Node's errno for `ENOTFOUND` (libuv's `UV_EAI_NONAME`).
 pub(crate) const EAI_NONAME_ERRNO: i32 = -3008;
-
-/// The OS error numbers the acceptor tells apart: WinSock's where it has them. `EPROTO` has no
-/// Windows counterpart and is given a value no Windows call returns.
-pub(crate) mod errno {
-    use windows_sys::Win32::Foundation as F;
-    use windows_sys::Win32::Networking::WinSock as W;
-
-    pub(crate) const EMFILE: i32 = W::WSAEMFILE;
-    pub(crate) const ENFILE: i32 = F::ERROR_TOO_MANY_OPEN_FILES as i32;
-    pub(crate) const ENOBUFS: i32 = W::WSAENOBUFS;
-    pub(crate) const ENOMEM: i32 = F::ERROR_NOT_ENOUGH_MEMORY as i32;
-    pub(crate) const EPROTO: i32 = i32::MIN;
-    pub(crate) const EPERM: i32 = W::WSAEACCES;
-    pub(crate) const ENETDOWN: i32 = W::WSAENETDOWN;
-    pub(crate) const EHOSTUNREACH: i32 = W::WSAEHOSTUNREACH;
-    pub(crate) const ENETUNREACH: i32 = W::WSAENETUNREACH;
-    pub(crate) const EOPNOTSUPP: i32 = W::WSAEOPNOTSUPP;
-    pub(crate) const ETIMEDOUT: i32 = W::WSAETIMEDOUT;
-}
 
 /// A connected stream: a TCP socket or one end of a named pipe.
 pub(crate) enum Stream {
@@ -75,11 +56,35 @@ impl Stream {
         }
     }
 
+    /// Nothing: a TCP stream here is always non-blocking (its blocking calls are overlapped), and
+    /// a pipe's mode is fixed.
+    pub(crate) fn set_nonblocking(&self, _nonblocking: bool) -> io::Result<()> {
+        Ok(())
+    }
+
     /// `TCP_NODELAY` (nothing for a pipe).
     pub(crate) fn set_tcp_nodelay(&self, nodelay: bool) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.socket().set_tcp_nodelay(nodelay),
             Stream::Pipe(_) => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stream::Tcp(s) => f.debug_tuple("Tcp").field(s.socket()).finish(),
+            Stream::Pipe(_) => f.write_str("Pipe"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listener::Tcp(_) => f.write_str("TcpListener"),
+            Listener::Pipe(_) => f.write_str("PipeListener"),
         }
     }
 }
@@ -113,6 +118,20 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
+    /// Non-blocking mode: `accept` returns `WouldBlock` instead of waiting (a listener shared by
+    /// several acceptors). Pipe servers cannot be shared.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => {
+                l.set_nonblocking(nonblocking);
+                Ok(())
+            }
+            Listener::Pipe(_) => Err(io::Error::from_raw_os_error(
+                windows_sys::Win32::Foundation::ERROR_NOT_SUPPORTED as i32,
+            )),
+        }
+    }
+
     /// Blocks until a connection arrives; `ERROR_OPERATION_ABORTED` once `wake_acceptor` ran.
     pub(crate) fn accept(&self) -> io::Result<(Stream, ())> {
         match self {
@@ -144,8 +163,143 @@ pub(crate) fn set_reuse_address(_socket: &Socket) -> io::Result<()> {
 }
 
 /// No spare descriptor: Windows has no per-process descriptor limit to shed connections at.
-pub(crate) fn open_spare() -> Option<std::fs::File> {
+pub(crate) fn open_spare_fd() -> Option<std::fs::File> {
     None
+}
+
+/// Classifies an `accept` error (WinSock's codes; pipes report Win32 ones).
+pub(crate) fn accept_failure(e: &io::Error) -> AcceptFailure {
+    use windows_sys::Win32::Foundation as F;
+    use windows_sys::Win32::Networking::WinSock as W;
+    match e.raw_os_error() {
+        Some(W::WSAEMFILE) => AcceptFailure::OutOfFds,
+        Some(W::WSAENOBUFS) => AcceptFailure::OutOfMemory,
+        Some(c) if c == F::ERROR_NOT_ENOUGH_MEMORY as i32 || c == F::ERROR_OUTOFMEMORY as i32 => {
+            AcceptFailure::OutOfMemory
+        }
+        Some(
+            W::WSAECONNRESET
+            | W::WSAECONNABORTED
+            | W::WSAEINTR
+            | W::WSAEWOULDBLOCK
+            | W::WSAENETDOWN
+            | W::WSAEHOSTUNREACH
+            | W::WSAENETUNREACH
+            | W::WSAETIMEDOUT,
+        ) => AcceptFailure::Transient,
+        // A pipe client that came and went.
+        Some(c) if c == F::ERROR_NO_DATA as i32 || c == F::ERROR_PIPE_NOT_CONNECTED as i32 => {
+            AcceptFailure::Transient
+        }
+        _ if matches!(
+            e.kind(),
+            io::ErrorKind::Interrupted
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::WouldBlock
+        ) =>
+        {
+            AcceptFailure::Transient
+        }
+        _ => AcceptFailure::Fatal,
+    }
+}
+
+/// Waits until a connection is pending on `listener` (or it was woken), at most `timeout`.
+/// Returns whether one is. A pipe server waits in `accept` itself: always `true`.
+pub(crate) fn wait_readable(listener: &Listener, timeout: Option<Duration>) -> io::Result<bool> {
+    match listener {
+        Listener::Tcp(l) => l.wait_readable(timeout),
+        Listener::Pipe(_) => Ok(true),
+    }
+}
+
+/// Wakes one acceptor waiting in [`wait_readable_or_woken`].
+#[derive(Debug)]
+pub(crate) struct WakeSender(std::sync::Arc<AtomicBool>);
+
+/// The waiting side of a [`WakeSender`].
+#[derive(Debug)]
+pub(crate) struct WakeReceiver(std::sync::Arc<AtomicBool>);
+
+/// A connected sender and receiver.
+pub(crate) fn wake_pair() -> io::Result<(WakeSender, WakeReceiver)> {
+    let flag = std::sync::Arc::new(AtomicBool::new(false));
+    Ok((WakeSender(flag.clone()), WakeReceiver(flag)))
+}
+
+impl WakeSender {
+    /// Wakes the receiver (within `SHARED_POLL`).
+    pub(crate) fn wake(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// How often an acceptor on a shared listener looks at its wake flag.
+const SHARED_POLL: Duration = Duration::from_millis(20);
+
+/// Waits until a connection is pending on `listener` (`Ok(true)`) or `wake` was woken
+/// (`Ok(false)`). A shared pipe server is not supported (`bind_local` never shares).
+pub(crate) fn wait_readable_or_woken(listener: &Listener, wake: &WakeReceiver) -> io::Result<bool> {
+    loop {
+        if wake.0.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        if wait_readable(listener, Some(SHARED_POLL))? {
+            return Ok(true);
+        }
+    }
+}
+
+/// A blocking read into the spare capacity of `buf` (which must be empty); the bytes read become
+/// its contents.
+pub(crate) fn read_into(stream: &Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    debug_assert!(buf.is_empty());
+    // Overlapped reads take a plain buffer: zeroed here (Unix reads into the spare capacity).
+    buf.resize(buf.capacity(), 0);
+    match (&*stream).read(buf) {
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(n)
+        }
+        Err(e) => {
+            buf.clear();
+            Err(e)
+        }
+    }
+}
+
+/// Whether a TCP connection was reset while we hold it: not known on Windows.
+pub(crate) fn was_reset(_stream: &Stream) -> bool {
+    false
+}
+
+/// Aborts a connection: for TCP the peer gets an RST (`SO_LINGER` 0 makes the close send it) and
+/// the threads blocked on it wake up; a pipe has no reset, the peer sees an end.
+pub(crate) fn reset_connection(stream: &Stream) {
+    match stream {
+        Stream::Tcp(s) => s.reset(),
+        Stream::Pipe(p) => {
+            let _ = p.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// The error a connection reset by the peer gives (`ECONNRESET`).
+pub(crate) fn connection_reset_error() -> io::Error {
+    io::Error::from_raw_os_error(windows_sys::Win32::Networking::WinSock::WSAECONNRESET)
+}
+
+/// The error of a connect attempt that ran out of time (`ETIMEDOUT`).
+pub(crate) fn timed_out_error() -> io::Error {
+    io::Error::from_raw_os_error(windows_sys::Win32::Networking::WinSock::WSAETIMEDOUT)
+}
+
+/// `SO_REUSEPORT` does not exist on Windows (libuv: `ENOTSUP`).
+pub(crate) fn set_reuse_port(_socket: &Socket) -> io::Result<()> {
+    Err(io::Error::from_raw_os_error(
+        windows_sys::Win32::Foundation::ERROR_NOT_SUPPORTED as i32,
+    ))
 }
 
 /// Sends what the socket takes right now, without blocking (TCP); a pipe always defers to the
@@ -168,11 +322,13 @@ pub(crate) fn send_vectored_blocking(stream: &Stream, data: &[IoSlice<'_>]) -> i
 /// How often a pending connect looks at its cancel flag.
 const CONNECT_POLL: Duration = Duration::from_millis(20);
 
-/// Connects `socket` (left non-blocking), giving up soon after `cancel` is set (`Interrupted`).
+/// Connects `socket` (left non-blocking), giving up soon after `cancel` is set (`Interrupted`),
+/// or once `deadline` has passed (`TimedOut`, with no OS error code).
 pub(crate) fn connect_cancellable(
     socket: &Socket,
     addr: &SockAddr,
     cancel: &AtomicBool,
+    deadline: Option<std::time::Instant>,
 ) -> io::Result<()> {
     socket.set_nonblocking(true)?;
     match socket.connect(addr) {
@@ -191,11 +347,19 @@ pub(crate) fn connect_cancellable(
         if cancel.load(Ordering::Acquire) {
             return Err(io::Error::from(io::ErrorKind::Interrupted));
         }
+        let mut wait = CONNECT_POLL;
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::from(io::ErrorKind::TimedOut));
+            }
+            wait = wait.min(left);
+        }
         let mut writable = one_socket(raw);
         let mut failed = one_socket(raw);
         let timeout = TIMEVAL {
             tv_sec: 0,
-            tv_usec: CONNECT_POLL.as_micros() as i32,
+            tv_usec: wait.as_micros().max(1) as i32,
         };
         // SAFETY: the sets and the timeout are valid for the call; the first argument is ignored.
         let n = unsafe {

@@ -15,6 +15,9 @@ use windows_sys::Win32::Networking::WinSock::{
 };
 use windows_sys::Win32::System::Threading::{INFINITE, WaitForMultipleObjects};
 
+/// How long `wait_readable` blocks in one `select` (it cannot be woken).
+const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// A connected TCP socket shared by a reader and a writer thread.
 pub(crate) struct TcpStream {
     socket: Socket,
@@ -104,6 +107,14 @@ impl TcpStream {
         self.socket.send(data)
     }
 
+    /// Aborts the connection: `SO_LINGER` 0 makes the close send an RST; the blocked threads wake.
+    pub(super) fn reset(&self) {
+        let _ = self.socket.set_linger(Some(std::time::Duration::ZERO));
+        let handle = self.raw() as HANDLE;
+        self.read.cancel(handle);
+        self.write.cancel(handle);
+    }
+
     /// `shutdown(2)`, which also wakes the thread blocked in that direction.
     pub(super) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let result = self.socket.shutdown(how);
@@ -126,6 +137,8 @@ pub(crate) struct TcpListener {
     /// Signalled by `wake`.
     stop: Event,
     stopped: AtomicBool,
+    /// `accept` returns `WouldBlock` instead of waiting (a listener shared by several acceptors).
+    nonblocking: AtomicBool,
     accepting: Mutex<()>,
 }
 
@@ -151,11 +164,58 @@ impl TcpListener {
             ready,
             stop,
             stopped: AtomicBool::new(false),
+            nonblocking: AtomicBool::new(false),
             accepting: Mutex::new(()),
         })
     }
 
-    /// Blocks until a connection arrives (or `wake` is called: `ERROR_OPERATION_ABORTED`).
+    pub(super) fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::SeqCst);
+    }
+
+    /// Waits (`select`) until a connection is pending, at most `timeout`; whether one is.
+    pub(super) fn wait_readable(&self, timeout: Option<std::time::Duration>) -> io::Result<bool> {
+        use windows_sys::Win32::Networking::WinSock::{FD_SET, TIMEVAL, select};
+        let raw = self.socket.as_raw_socket() as SOCKET;
+        loop {
+            if self.stopped.load(Ordering::SeqCst) {
+                return Ok(false);
+            }
+            // Never block for long: `wake` cannot interrupt select.
+            let wait = timeout.unwrap_or(POLL).min(POLL);
+            let mut readable = FD_SET {
+                fd_count: 1,
+                fd_array: [0; 64],
+            };
+            readable.fd_array[0] = raw;
+            let tv = TIMEVAL {
+                tv_sec: wait.as_secs() as i32,
+                tv_usec: wait.subsec_micros() as i32,
+            };
+            // SAFETY: the set and the timeout are valid for the call; the first argument is ignored.
+            let n = unsafe {
+                select(
+                    0,
+                    &mut readable,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    &tv,
+                )
+            };
+            if n == SOCKET_ERROR {
+                return Err(io::Error::last_os_error());
+            }
+            if n > 0 {
+                return Ok(true);
+            }
+            if timeout.is_some_and(|t| t <= POLL) {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Blocks until a connection arrives (or `wake` is called: `ERROR_OPERATION_ABORTED`); in
+    /// non-blocking mode, `WouldBlock` when none is pending.
     pub(super) fn accept(&self) -> io::Result<TcpStream> {
         let _accepting = self.accepting.lock();
         loop {
@@ -168,6 +228,12 @@ impl TcpListener {
                     // SAFETY: the socket is valid; a null event with no events clears the association.
                     unsafe { WSAEventSelect(socket.as_raw_socket() as SOCKET, 0, 0) };
                     return Ok(TcpStream::new(socket));
+                }
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        && self.nonblocking.load(Ordering::SeqCst) =>
+                {
+                    return Err(e);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let events = [self.ready.raw(), self.stop.raw()];
