@@ -3,7 +3,8 @@
 #
 #   tools/test-windows.sh [cargo test arguments...]
 #
-# Installs what it needs (the rustup target, Debian's mingw-w64 linker and wine64), builds the
+# Installs what it needs (the rustup target, Debian's mingw-w64 linker and wine64), checks the
+# crate with clippy for the target (no warnings), builds the
 # bcryptprimitives.dll stand-in Wine 8 lacks (tools/wine-prng), makes a Wine prefix under
 # $TMPDIR, runs `cargo test --target x86_64-pc-windows-gnu` with Wine as the runner, and stops the
 # wineserver at the end. Fails loudly, never skips, when any of it cannot be had.
@@ -31,7 +32,7 @@ command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]}"
   started=$SECONDS
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } \
     || die "cannot install ${missing[*]} with apt-get"
   echo "installed in $((SECONDS - started)) s"
 fi
@@ -67,6 +68,10 @@ cp "$dll_dir/bcryptprimitives.dll" "$system32/bcryptprimitives.dll"
 # the test harness reads.
 "$wine" wineboot >/dev/null 2>&1 </dev/null || die "cannot start Wine's services"
 trap '"$wineserver" -k >/dev/null 2>&1 || true; rm -rf "$dll_dir"' EXIT
+
+step "cargo clippy --target $target (no warnings)"
+cargo clippy --target "$target" --lib --tests --examples -- -D warnings \
+  || die "clippy reports warnings or errors for $target"
 
 step "cargo test --target $target (under Wine)"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
