@@ -422,8 +422,12 @@ impl Loop {
                 }
             };
             if let Some(event) = first {
+                // Like one epoll_wait: the events that were ready when the phase began, not the
+                // ones that the callbacks of this phase cause (those wait for the next turn, after
+                // the close phase, as in libuv).
+                let ready = self.rx.len().min(EVENT_BATCH - 1);
                 self.dispatch(event);
-                for _ in 1..EVENT_BATCH {
+                for _ in 0..ready {
                     if self.unhandled.borrow().is_some() {
                         break;
                     }

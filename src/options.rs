@@ -387,8 +387,9 @@ impl ListenOptions {
         self
     }
 
-    /// Listens on IPv6 only (Node's `ipv6Only`): without it, a server on `::` (the default with no
-    /// host) also takes IPv4 connections, as IPv4-mapped addresses.
+    /// Listens on IPv6 only (Node's `ipv6Only`): without it, a server on `::` also takes IPv4
+    /// connections, as IPv4-mapped addresses. As in Node v20, it only applies with an IPv6
+    /// [`host`](ListenOptions::host): without a host the server stays dual-stack.
     ///
     /// # Examples
     ///

@@ -1191,8 +1191,9 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32, flags: TcpFlags) -> Res
         }
         None => match RawSocket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)) {
             Ok(socket) => {
+                // Node v20 ignores `ipv6Only` without a host: dual stack.
                 socket
-                    .set_only_v6(flags.ipv6_only)
+                    .set_only_v6(false)
                     .map_err(|e| listen_error(&e, None, port))?;
                 (
                     socket,
@@ -1209,7 +1210,7 @@ fn bind_tcp(ip: Option<IpAddr>, port: u16, backlog: i32, flags: TcpFlags) -> Res
     };
     let fail = |e: io::Error| listen_error(&e, Some(addr.ip()), port);
     crate::sys::set_reuse_address(&socket).map_err(fail)?;
-    if flags.ipv6_only && addr.is_ipv6() {
+    if flags.ipv6_only && ip.is_some() && addr.is_ipv6() {
         socket.set_only_v6(true).map_err(fail)?;
     }
     if flags.reuse_port {

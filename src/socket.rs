@@ -3194,7 +3194,19 @@ fn apply_keep_alive(stream: &RawSocket, enable: bool, delay: Duration) {
     let _ = socket.set_keepalive(enable);
     let secs = delay.as_secs();
     if enable && secs > 0 {
-        let _ = socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(secs)));
+        // As libuv's uv__tcp_keepalive: the first probe after `delay`, then one a second, ten
+        // at most.
+        let keepalive = TcpKeepalive::new().with_time(Duration::from_secs(secs));
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "freebsd"
+        ))]
+        let keepalive = keepalive
+            .with_interval(Duration::from_secs(1))
+            .with_retries(10);
+        let _ = socket.set_tcp_keepalive(&keepalive);
     }
 }
 

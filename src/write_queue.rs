@@ -78,9 +78,12 @@ impl Default for WriteQueue {
 }
 
 impl WriteQueue {
-    /// Node's `writableLength`: queued plus in-flight bytes.
+    /// Node's `writableLength`: the bytes of every write whose request has not completed, in
+    /// full (a write the kernel took in part still counts whole until its request completes),
+    /// plus the writes queued behind it.
     pub(crate) fn buffered(&self) -> usize {
-        self.queued + self.in_flight
+        let unfinished = self.accepted.saturating_sub(self.completed) as usize;
+        unfinished.max(self.queued + self.in_flight)
     }
 
     /// Nothing queued or in flight: the loop may send inline without reordering bytes.

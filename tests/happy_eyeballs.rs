@@ -371,3 +371,33 @@ fn a_timed_out_attempt_counts_as_etimedout_in_the_aggregate_error() {
         );
     });
 }
+
+// Node passes a custom lookup's own error on to `lookup` and `error` (here an OS error code).
+#[test]
+fn a_custom_lookups_own_error_is_reported_as_it_is() {
+    util::with_deadline(util::LIMIT, || {
+        let log = EventLog::new();
+        let c = nodenet::connect(
+            ConnectOptions::port(80)
+                .host("x.test")
+                .lookup(|_, _| Err(std::io::Error::from_raw_os_error(13))),
+        );
+        let l = log.clone();
+        c.on_lookup(move |_, result, host| {
+            l.push(format!(
+                "lookup {:?} {host}",
+                result.err().map(|e| e.code().to_string())
+            ))
+        });
+        let l = log.clone();
+        c.on_error(move |_, e| l.push(format!("error {} {:?}", e.code(), e.syscall())));
+        nodenet::run().unwrap();
+        assert_eq!(
+            log.entries(),
+            [
+                "lookup Some(\"EACCES\") x.test",
+                "error EACCES Some(\"getaddrinfo\")"
+            ]
+        );
+    });
+}

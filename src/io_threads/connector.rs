@@ -289,6 +289,17 @@ fn resolve(
                 _ => true,
             })
             .collect(),
+        // A custom lookup's own error is reported as it is, as Node passes it on; the system
+        // resolver's failures, and a lookup's `NotFound`, are ENOTFOUND.
+        Err(e)
+            if lookup.is_some()
+                && (e.raw_os_error().is_some()
+                    || !matches!(e.kind(), io::ErrorKind::Other | io::ErrorKind::NotFound)) =>
+        {
+            let error = Error::from_io(&e, "getaddrinfo");
+            lref.send(id, IoEvent::Lookup(Err(error.clone()), host.to_string()));
+            return Err(Some(error));
+        }
         Err(_) => Vec::new(),
     };
     if !several {
