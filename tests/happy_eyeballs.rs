@@ -380,7 +380,14 @@ fn a_custom_lookups_own_error_is_reported_as_it_is() {
         let c = nodenet::connect(
             ConnectOptions::port(80)
                 .host("x.test")
-                .lookup(|_, _| Err(std::io::Error::from_raw_os_error(13))),
+                // EACCES: errno 13 on Linux, ERROR_ACCESS_DENIED (5) on Windows.
+                .lookup(|_, _| {
+                    Err(std::io::Error::from_raw_os_error(if cfg!(windows) {
+                        5
+                    } else {
+                        13
+                    }))
+                }),
         );
         let l = log.clone();
         c.on_lookup(move |_, result, host| {
