@@ -56,7 +56,8 @@ fn ready(what: impl std::fmt::Display) {
 // ---------------------------------------------------------------------------------------------
 // nodenet
 
-fn nodenet_server(listen: Listen, nodelay: bool, pipe: bool) -> Result<(), String> {
+/// An echo server: `c.pipe(&c)`, or a `data` listener that writes each chunk back.
+fn nodenet_echo(nodelay: bool, pipe: bool) -> nodenet::Server {
     let server = nodenet::create_server(move |c| {
         // A reset from a client must not end the server (Node's echo would crash without it too).
         c.on_error(|_, _| {});
@@ -75,6 +76,11 @@ fn nodenet_server(listen: Listen, nodelay: bool, pipe: bool) -> Result<(), Strin
         eprintln!("nodenet server error: {err}");
         std::process::exit(2);
     });
+    server
+}
+
+fn nodenet_server(listen: Listen, nodelay: bool, pipe: bool) -> Result<(), String> {
+    let server = nodenet_echo(nodelay, pipe);
     match &listen {
         Listen::Tcp => {
             server.listen((0, "127.0.0.1"));
@@ -101,23 +107,7 @@ fn nodenet_loops(listen: Listen, nodelay: bool, pipe: bool, loops: usize) -> Res
     let start = |listen: nodenet::ListenOptions| {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
-            let server = nodenet::create_server(move |c| {
-                c.on_error(|_, _| {});
-                if nodelay {
-                    c.set_no_delay(true);
-                }
-                if pipe {
-                    c.pipe(&c);
-                } else {
-                    c.on_data(|s, chunk| {
-                        s.write(chunk.bytes());
-                    });
-                }
-            });
-            server.on_error(|_, err| {
-                eprintln!("nodenet server error: {err}");
-                std::process::exit(2);
-            });
+            let server = nodenet_echo(nodelay, pipe);
             server.listen(listen);
             server.on_listening(move |s| {
                 let _ = tx.send(s.address());

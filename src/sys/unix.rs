@@ -492,46 +492,47 @@ pub(crate) fn wait_readable_or_woken(socket: &Socket, wake: &WakeReceiver) -> io
     }
 }
 
-/// Sends `fd` over a unix stream socket (`SCM_RIGHTS`), with one data byte.
-pub(crate) fn send_fd(
-    channel: &std::os::unix::net::UnixStream,
-    fd: std::os::fd::BorrowedFd<'_>,
-) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_ptr() as *mut libc::c_void,
-        iov_len: 1,
-    };
-    let fd_len = std::mem::size_of::<libc::c_int>() as u32;
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(fd_len) } as usize;
-    // u64 words: the control buffer must be aligned for `cmsghdr`.
-    let mut control = vec![0u64; space.div_ceil(8)];
-    // SAFETY: an all-zero msghdr is a valid value of this plain C struct.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: `msg` describes a control buffer of `space` bytes, room for one header holding one
-    // descriptor (CMSG_SPACE), so CMSG_FIRSTHDR is non-null and CMSG_DATA points inside it.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(fd_len) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd.as_raw_fd());
+/// A one-byte message with room for one descriptor (`SCM_RIGHTS`), for `sendmsg`/`recvmsg`.
+struct FdMessage {
+    byte: [u8; 1],
+    iov: libc::iovec,
+    /// u64 words: the control buffer must be aligned for `cmsghdr`.
+    control: Vec<u64>,
+    msg: libc::msghdr,
+}
+
+impl FdMessage {
+    const FD_LEN: u32 = std::mem::size_of::<libc::c_int>() as u32;
+
+    /// A message on the heap (its pointers refer to its own fields, which must not move).
+    fn new() -> Box<FdMessage> {
+        // SAFETY: CMSG_SPACE only computes a size.
+        let space = unsafe { libc::CMSG_SPACE(Self::FD_LEN) } as usize;
+        let mut m = Box::new(FdMessage {
+            byte: [0],
+            iov: libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 1,
+            },
+            control: vec![0u64; space.div_ceil(8)],
+            // SAFETY: an all-zero msghdr is a valid value of this plain C struct.
+            msg: unsafe { std::mem::zeroed() },
+        });
+        m.iov.iov_base = m.byte.as_mut_ptr().cast();
+        m.msg.msg_iov = &raw mut m.iov;
+        m.msg.msg_iovlen = 1;
+        m.msg.msg_control = m.control.as_mut_ptr().cast();
+        m.msg.msg_controllen = space as _;
+        m
     }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let flags = libc::MSG_NOSIGNAL;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let flags = 0;
+}
+
+/// Runs `call` until it is not interrupted.
+fn retry(mut call: impl FnMut() -> isize) -> io::Result<isize> {
     loop {
-        // SAFETY: `msg` and every buffer it points to are valid for the call.
-        let n = unsafe { libc::sendmsg(channel.as_raw_fd(), &raw const msg, flags) };
+        let n = call();
         if n >= 0 {
-            return Ok(());
+            return Ok(n);
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {
@@ -540,52 +541,53 @@ pub(crate) fn send_fd(
     }
 }
 
+/// Sends `fd` over a unix stream socket (`SCM_RIGHTS`), with one data byte.
+pub(crate) fn send_fd(
+    channel: &std::os::unix::net::UnixStream,
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let m = FdMessage::new();
+    // SAFETY: the control buffer holds one header with one descriptor (CMSG_SPACE), so
+    // CMSG_FIRSTHDR is non-null and CMSG_DATA points inside it.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&raw const m.msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(FdMessage::FD_LEN) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd.as_raw_fd());
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = libc::MSG_NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = 0;
+    // SAFETY: `m.msg` and every buffer it points to are valid for the call.
+    retry(|| unsafe { libc::sendmsg(channel.as_raw_fd(), &raw const m.msg, flags) }).map(|_| ())
+}
+
 /// Receives a descriptor sent with [`send_fd`] (blocking until one comes).
 pub(crate) fn recv_fd(
     channel: &std::os::unix::net::UnixStream,
 ) -> io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::{AsRawFd, FromRawFd};
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    let fd_len = std::mem::size_of::<libc::c_int>() as u32;
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(fd_len) } as usize;
-    let mut control = vec![0u64; space.div_ceil(8)];
-    // SAFETY: an all-zero msghdr is a valid value of this plain C struct.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
+    let mut m = FdMessage::new();
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let flags = libc::MSG_CMSG_CLOEXEC;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let flags = 0;
-    let n = loop {
-        // SAFETY: `msg` and every buffer it points to are valid for the call.
-        let n = unsafe { libc::recvmsg(channel.as_raw_fd(), &raw mut msg, flags) };
-        if n >= 0 {
-            break n;
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    };
+    // SAFETY: `m.msg` and every buffer it points to are valid for the call.
+    let n = retry(|| unsafe { libc::recvmsg(channel.as_raw_fd(), &raw mut m.msg, flags) })?;
     if n == 0 {
         return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
     }
-    // SAFETY: `msg` was filled in by recvmsg; the CMSG macros walk its control buffer, and a
-    // SCM_RIGHTS header of CMSG_LEN(fd_len) bytes carries one descriptor that is now ours.
+    // SAFETY: `m.msg` was filled in by recvmsg; the CMSG macros walk its control buffer, and a
+    // SCM_RIGHTS header of CMSG_LEN(FD_LEN) bytes carries one descriptor that is now ours.
     unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+        let cmsg = libc::CMSG_FIRSTHDR(&raw const m.msg);
         if cmsg.is_null()
             || (*cmsg).cmsg_level != libc::SOL_SOCKET
             || (*cmsg).cmsg_type != libc::SCM_RIGHTS
-            || ((*cmsg).cmsg_len as usize) < libc::CMSG_LEN(fd_len) as usize
+            || ((*cmsg).cmsg_len as usize) < libc::CMSG_LEN(FdMessage::FD_LEN) as usize
         {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
