@@ -1138,22 +1138,30 @@ impl Socket {
         });
     }
 
-    fn write_inner(&self, data: impl WriteData, callback: Option<WriteCallback>) -> bool {
-        let mut st = self.lock();
-        if st.end_called {
-            // Node checks "ended" before "destroyed": after end(), even a destroyed socket reports
-            // write-after-end (or, once the peer ended an auto-ended socket, EPIPE).
-            let error = if st.end_emitted && !st.allow_half_open {
+    /// A write after `end()`: fails the callback and destroys the socket, as Node does.
+    fn refuse_after_end(&self, callback: Option<WriteCallback>) -> bool {
+        // Node checks "ended" before "destroyed": after end(), even a destroyed socket reports
+        // write-after-end (or, once the peer ended an auto-ended socket, EPIPE).
+        let error = {
+            let st = self.lock();
+            if st.end_emitted && !st.allow_half_open {
                 Error::ended_by_peer()
             } else {
                 Error::write_after_end()
-            };
-            drop(st);
-            if let Some(callback) = callback {
-                self.callback_later(callback, Some(error.clone()));
             }
-            self.destroy_inner(Some(error));
-            return false;
+        };
+        if let Some(callback) = callback {
+            self.callback_later(callback, Some(error.clone()));
+        }
+        self.destroy_inner(Some(error));
+        false
+    }
+
+    fn write_inner(&self, data: impl WriteData, callback: Option<WriteCallback>) -> bool {
+        let mut st = self.lock();
+        if st.end_called {
+            drop(st);
+            return self.refuse_after_end(callback);
         }
         if st.destroyed {
             drop(st);
@@ -1162,7 +1170,6 @@ impl Socket {
             }
             return false;
         }
-        let connected = st.phase == Phase::Open;
         let high_water_mark = st.high_water_mark;
         let stream = st.stream.clone();
         let shared = Arc::clone(&st.write);
@@ -1173,6 +1180,13 @@ impl Socket {
         let bytes = data.as_bytes();
         let len = bytes.len();
         let mut queue = shared.lock();
+        // Looked at again under the queue lock: a pipe's reader thread writes concurrently with
+        // the loop, which may have connected the socket or ended it since the checks above.
+        if queue.ending {
+            drop(queue);
+            return self.refuse_after_end(callback);
+        }
+        let connected = queue.connected;
         queue.accepted += len as u64;
         let mut sent = 0;
         if connected
