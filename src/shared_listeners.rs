@@ -68,14 +68,14 @@ pub(crate) fn get_or_bind(
     };
     // Several acceptor threads wait on it: each polls, then accepts without blocking, so that the
     // ones that lose the race for a connection go back to waiting.
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| Error::from_io(&e, "listen"))?;
+    let nonblocking = socket.set_nonblocking(true);
+    // Built first, so that a failure still removes the socket file (in its `Drop`).
     let shared = Arc::new(SharedListener {
         socket: Arc::new(socket),
         address,
         path,
     });
+    nonblocking.map_err(|e| Error::from_io(&e, "listen"))?;
     map.insert(key, Arc::downgrade(&shared));
     Ok(shared)
 }

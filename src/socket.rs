@@ -296,6 +296,11 @@ impl Socket {
                 )
             })
             .and_then(|stream| {
+                // The fd may come from an event loop that made it non-blocking; our reader and
+                // writer threads block.
+                stream
+                    .set_nonblocking(false)
+                    .map_err(|e| Error::from_io(&e, "open"))?;
                 Socket::from_stream(stream, None, &options).ok_or_else(|| {
                     Error::from_io(&io::Error::from(io::ErrorKind::OutOfMemory), "open")
                 })

@@ -581,7 +581,8 @@ pub(crate) fn recv_fd(
         return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
     }
     // SAFETY: `m.msg` was filled in by recvmsg; the CMSG macros walk its control buffer, and a
-    // SCM_RIGHTS header of CMSG_LEN(FD_LEN) bytes carries one descriptor that is now ours.
+    // SCM_RIGHTS header of CMSG_LEN(n * FD_LEN) bytes carries n descriptors that are now ours
+    // (n >= 1, checked; they lie within the control buffer the kernel filled).
     unsafe {
         let cmsg = libc::CMSG_FIRSTHDR(&raw const m.msg);
         if cmsg.is_null()
@@ -594,7 +595,24 @@ pub(crate) fn recv_fd(
                 "no descriptor came with the message",
             ));
         }
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
-        Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
+        // A peer may have sent more than one (the buffer has room for two on 64-bit Linux):
+        // they are ours too, and closed; only the first is handed on.
+        let data = libc::CMSG_DATA(cmsg).cast::<libc::c_int>();
+        let count =
+            ((*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / FdMessage::FD_LEN as usize;
+        let fds: Vec<std::os::fd::OwnedFd> = (0..count)
+            .map(|i| std::os::fd::OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))))
+            .collect();
+        let first = fds.into_iter().next().expect("at least one descriptor");
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            // No MSG_CMSG_CLOEXEC here: keep it from leaking into programs we exec.
+            libc::fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(&first),
+                libc::F_SETFD,
+                libc::FD_CLOEXEC,
+            );
+        }
+        Ok(first)
     }
 }
