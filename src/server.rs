@@ -354,14 +354,13 @@ impl Server {
             ),
             ListenTarget::Path(path) => self.finish_bind(bind_local(path, backlog).map(Bind::Own)),
             ListenTarget::Listener(listener) => {
-                self.finish_bind(adopt(RawSocket::from(listener), backlog).map(Bind::Own))
+                self.finish_bind(adopt(RawSocket::from(listener), backlog))
             }
             #[cfg(unix)]
             ListenTarget::Fd(fd) => {
                 let adopted = crate::sys::adopt_socket_fd(fd)
                     .map_err(|e| Error::system(&e, "listen", None, None, Style::Described))
-                    .and_then(|socket| adopt(socket, backlog))
-                    .map(Bind::Own);
+                    .and_then(|socket| adopt(socket, backlog));
                 self.finish_bind(adopted);
             }
         }
@@ -1240,18 +1239,16 @@ fn bind_local(path: PathBuf, backlog: i32) -> Result<Bound, Error> {
 }
 
 /// Listens on an already bound socket (a `TcpListener` or an fd).
-fn adopt(socket: RawSocket, backlog: i32) -> Result<Bound, Error> {
+/// An adopted listening socket: another process may hold it too (see `handoff`), so it is used
+/// as a shared one (woken, never shut down).
+fn adopt(socket: RawSocket, backlog: i32) -> Result<Bind, Error> {
     let fail = |e: io::Error| Error::system(&e, "listen", None, None, Style::Plain);
-    socket.set_nonblocking(false).map_err(fail)?;
     socket.listen(backlog).map_err(fail)?;
     let local = socket.local_addr().map_err(fail)?;
     let address = match local.as_socket() {
         Some(addr) => Address::Inet(AddressInfo::from_socket_addr(&addr)),
         None => Address::Path(crate::sys::socket_path(&local).unwrap_or_default()),
     };
-    Ok((
-        crate::sys::socket_listener(socket).map_err(fail)?,
-        address,
-        None,
-    ))
+    let listener = crate::sys::socket_listener(socket).map_err(fail)?;
+    shared_listeners::adopted(listener, address).map(Bind::Shared)
 }

@@ -46,6 +46,20 @@ impl Drop for SharedListener {
 
 static REGISTRY: Mutex<Option<HashMap<ShareKey, Weak<SharedListener>>>> = Mutex::new(None);
 
+/// A listener that may be shared with other processes (adopted from an fd or a
+/// `std::net::TcpListener`): not in the registry, but waited on and woken the same way, so that
+/// closing this server never shuts the socket down for the others.
+pub(crate) fn adopted(socket: RawSocket, address: Address) -> Result<Arc<SharedListener>, Error> {
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| Error::from_io(&e, "listen"))?;
+    Ok(Arc::new(SharedListener {
+        socket: Arc::new(socket),
+        address,
+        path: None,
+    }))
+}
+
 /// The shared listener for `key`, binding it with `bind` if no server holds one.
 ///
 /// The registry stays locked while binding, so that two loops listening at once share one socket

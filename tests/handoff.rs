@@ -142,8 +142,14 @@ fn a_listening_socket_handed_to_another_process_serves_there() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         nodenet::handoff::send_listener(&channel, &listener).unwrap();
-        // Our copy closes; the socket lives on in the child.
-        drop(listener);
+        // Our copy serves here for a moment, then this server closes: that must not stop the
+        // child's server, which holds the same socket (no shutdown of a shared listener).
+        let ours = nodenet::create_server(|_| panic!("closed before any client came"));
+        ours.listen(ListenOptions::fd(listener.into_raw_fd()));
+        ours.on_listening(|s| {
+            s.close();
+        });
+        nodenet::run().unwrap();
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
