@@ -1721,6 +1721,8 @@ impl Socket {
             if st.generation == generation {
                 // Queued writes that were never dispatched are dropped and no longer count as written.
                 st.write.lock().accepted = sent_or_in_flight;
+                // A pipe's reader thread may be waiting for room in this queue.
+                st.write.notify_room();
                 (st.timer.take(), false)
             } else {
                 (None, true)

@@ -50,7 +50,9 @@ pub(crate) fn run(
                 if closed.load(Ordering::Acquire) {
                     break;
                 }
-                // Some platforms pass the listener's non-blocking mode on to accepted sockets.
+                // Some platforms pass the listener's non-blocking mode on to accepted sockets
+                // (Linux does not: no system call per connection there).
+                #[cfg(not(any(target_os = "linux", target_os = "android")))]
                 if woken.is_some() && stream.set_nonblocking(false).is_err() {
                     continue;
                 }

@@ -73,13 +73,14 @@ fn write_all(stream: &RawSocket, batch: &mut Vec<Chunk>) -> (usize, io::Result<(
     let mut sent_total = 0;
     let mut first = 0;
     while first < batch.len() {
-        let slices: Vec<IoSlice<'_>> = batch[first..]
-            .iter()
-            .take(BATCH_CHUNKS)
-            .map(|c| IoSlice::new(c.remaining()))
-            .collect();
-        let result = crate::sys::send_vectored_blocking(stream, &slices);
-        drop(slices);
+        // On the stack: no allocation per system call.
+        let mut slices = [IoSlice::new(&[]); BATCH_CHUNKS];
+        let mut count = 0;
+        for (slot, chunk) in slices.iter_mut().zip(&batch[first..]) {
+            *slot = IoSlice::new(chunk.remaining());
+            count += 1;
+        }
+        let result = crate::sys::send_vectored_blocking(stream, &slices[..count]);
         match result {
             Ok(0) => {
                 batch.drain(..first);
