@@ -387,3 +387,67 @@ fn address_of_a_path_server_is_the_path() {
         assert!(!path.exists(), "socket file removed on close");
     });
 }
+
+/// Connections that arrive while earlier ones are being accepted are all accepted: 8 clients open
+/// 40 connections each at once and get one byte echoed on every one.
+#[test]
+fn bursts_of_concurrent_connections_are_all_accepted() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const CLIENTS: usize = 8;
+    const EACH: usize = 40;
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let count = accepted.clone();
+    run_test(move || {
+        let server = nodenet::create_server(move |c| {
+            count.fetch_add(1, Ordering::Relaxed);
+            c.pipe(&c);
+        });
+        server.listen((0, "127.0.0.1")).on_listening(move |server| {
+            let (port, server, lp) = (port_of(server), server.clone(), nodenet::current_loop());
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let clients: Vec<_> = (0..CLIENTS)
+                    .map(|_| {
+                        std::thread::spawn(move || -> Result<(), String> {
+                            let mut streams = Vec::new();
+                            for j in 0..EACH {
+                                let mut s = std::net::TcpStream::connect(("127.0.0.1", port))
+                                    .map_err(|e| format!("connect {j}: {e}"))?;
+                                s.set_read_timeout(Some(Duration::from_secs(10)))
+                                    .map_err(|e| e.to_string())?;
+                                s.write_all(&[j as u8])
+                                    .map_err(|e| format!("write {j}: {e}"))?;
+                                streams.push(s);
+                            }
+                            for (j, s) in streams.iter_mut().enumerate() {
+                                let mut byte = [0u8];
+                                s.read_exact(&mut byte)
+                                    .map_err(|e| format!("echo of connection {j}: {e}"))?;
+                                if byte[0] != j as u8 {
+                                    return Err(format!("connection {j} echoed {}", byte[0]));
+                                }
+                            }
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                let results: Vec<_> = clients
+                    .into_iter()
+                    .map(|c| c.join().expect("client thread"))
+                    .collect();
+                tx.send(results).expect("send the results");
+                lp.post(move || {
+                    server.close();
+                });
+            });
+        });
+    })
+    .unwrap();
+    let results = rx.recv().expect("the clients' results");
+    let failures: Vec<_> = results.into_iter().filter_map(Result::err).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(accepted.load(Ordering::Relaxed), CLIENTS * EACH);
+}

@@ -1265,10 +1265,6 @@ mod server_max_connections {
     }
 
     #[test]
-    #[cfg_attr(
-        windows,
-        ignore = "bug: hung once in five full runs under Wine (issue 6, not yet diagnosed)"
-    )]
     fn connections_beyond_max_connections_are_closed_without_data() {
         util::with_deadline(util::LIMIT, || {
             let connections = counter();

@@ -1,19 +1,18 @@
 //! TCP on Windows: a non-blocking socket (so `send_now` never blocks) whose blocking reads and
 //! writes are overlapped operations, cancellable from another thread; and a listener whose
-//! `accept` waits on an event that `wake_acceptor` can set.
+//! blocking `accept` is an overlapped `AcceptEx` that `wake_acceptor` cancels.
 
-use super::overlapped::{Direction, Event, Kind, Outcome};
-use parking_lot::Mutex;
-use socket2::Socket;
+use super::overlapped::{Direction, Kind, Outcome};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::windows::io::AsRawSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
-use windows_sys::Win32::Foundation::{HANDLE, WAIT_OBJECT_0};
+use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::{
-    FD_ACCEPT, SOCKET, SOCKET_ERROR, WSABUF, WSAEventSelect, WSAGetLastError, WSARecv, WSASend,
+    AcceptEx, SO_UPDATE_ACCEPT_CONTEXT, SOCKADDR_STORAGE, SOCKET, SOCKET_ERROR, SOL_SOCKET, WSABUF,
+    WSAGetLastError, WSARecv, WSASend, setsockopt,
 };
-use windows_sys::Win32::System::Threading::{INFINITE, WaitForMultipleObjects};
 
 /// How long `wait_readable` blocks in one `select` (it cannot be woken).
 const POLL: std::time::Duration = std::time::Duration::from_millis(20);
@@ -130,42 +129,33 @@ impl TcpStream {
 }
 
 /// A listening TCP socket whose `accept` can be woken.
+///
+/// A blocking `accept` is an overlapped `AcceptEx` (as libuv's), which `wake` cancels. It is
+/// not a wait on a `WSAEventSelect(FD_ACCEPT)` event: under Wine that event is sometimes not
+/// signalled again for a connection that arrives while an earlier one is being accepted, and the
+/// connection then waits in the backlog for ever.
 pub(crate) struct TcpListener {
     socket: Socket,
-    /// Signalled by WinSock when a connection is waiting (`WSAEventSelect(FD_ACCEPT)`).
-    ready: Event,
-    /// Signalled by `wake`.
-    stop: Event,
+    /// The listener's address family, which an accepted socket must be created with.
+    domain: Domain,
+    /// The `AcceptEx` in flight.
+    accepting: Direction,
     stopped: AtomicBool,
     /// `accept` returns `WouldBlock` instead of waiting (a listener shared by several acceptors).
     nonblocking: AtomicBool,
-    accepting: Mutex<()>,
 }
 
 impl TcpListener {
-    /// Wraps a listening socket (`WSAEventSelect` makes it non-blocking).
+    /// Wraps a listening socket (made non-blocking: a blocking `accept` is overlapped).
     pub(super) fn new(socket: Socket) -> io::Result<TcpListener> {
-        let ready = Event::new()?;
-        let stop = Event::new()?;
-        // SAFETY: both handles are valid; the event outlives the socket's association with it
-        // (the socket is dropped first, being declared first).
-        let rc = unsafe {
-            WSAEventSelect(
-                socket.as_raw_socket() as SOCKET,
-                ready.raw() as isize,
-                FD_ACCEPT as i32,
-            )
-        };
-        if rc == SOCKET_ERROR {
-            return Err(io::Error::last_os_error());
-        }
+        let domain = socket.local_addr()?.domain();
+        socket.set_nonblocking(true)?;
         Ok(TcpListener {
             socket,
-            ready,
-            stop,
+            domain,
+            accepting: Direction::new(),
             stopped: AtomicBool::new(false),
             nonblocking: AtomicBool::new(false),
-            accepting: Mutex::new(()),
         })
     }
 
@@ -217,43 +207,64 @@ impl TcpListener {
     /// Blocks until a connection arrives (or `wake` is called: `ERROR_OPERATION_ABORTED`); in
     /// non-blocking mode, `WouldBlock` when none is pending.
     pub(super) fn accept(&self) -> io::Result<TcpStream> {
-        let _accepting = self.accepting.lock();
-        loop {
-            if self.stopped.load(Ordering::SeqCst) {
-                return Err(super::overlapped::aborted());
-            }
-            match self.socket.accept() {
-                Ok((socket, _)) => {
-                    // An accepted socket inherits the listener's event selection: drop it.
-                    // SAFETY: the socket is valid; a null event with no events clears the association.
-                    unsafe { WSAEventSelect(socket.as_raw_socket() as SOCKET, 0, 0) };
-                    return Ok(TcpStream::new(socket));
-                }
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock
-                        && self.nonblocking.load(Ordering::SeqCst) =>
-                {
-                    return Err(e);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let events = [self.ready.raw(), self.stop.raw()];
-                    // SAFETY: both events are valid for our lifetime.
-                    let waited = unsafe { WaitForMultipleObjects(2, events.as_ptr(), 0, INFINITE) };
-                    if waited == WAIT_OBJECT_0 {
-                        // FD_ACCEPT is recorded again once accept() has been called.
-                        self.ready.reset();
-                    } else if waited != WAIT_OBJECT_0 + 1 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(super::overlapped::aborted());
         }
+        if self.nonblocking.load(Ordering::SeqCst) {
+            let (socket, _) = self.socket.accept()?;
+            return Ok(TcpStream::new(socket));
+        }
+        let accepted = Socket::new(self.domain, Type::STREAM, Some(Protocol::TCP))?;
+        let listener = self.socket.as_raw_socket() as SOCKET;
+        let raw = accepted.as_raw_socket() as SOCKET;
+        // AcceptEx writes both addresses, each with 16 bytes of slack, and no data (length 0).
+        const ADDRESS_ROOM: u32 = (std::mem::size_of::<SOCKADDR_STORAGE>() + 16) as u32;
+        let mut addresses = [0u8; 2 * ADDRESS_ROOM as usize];
+        // SAFETY: both sockets are open for the call; the buffer outlives it (the call waits for
+        // the operation to finish, or to be cancelled).
+        let outcome = unsafe {
+            self.accepting
+                .run(listener as HANDLE, Kind::Socket, None, |ov| {
+                    let mut received = 0u32;
+                    let ok = AcceptEx(
+                        listener,
+                        raw,
+                        addresses.as_mut_ptr().cast(),
+                        0,
+                        ADDRESS_ROOM,
+                        ADDRESS_ROOM,
+                        &mut received,
+                        ov,
+                    );
+                    if ok == 0 { WSAGetLastError() as u32 } else { 0 }
+                })
+        };
+        match outcome {
+            Outcome::Done(result) => result?,
+            Outcome::TimedOut => unreachable!("no timeout was given"),
+        };
+        // Gives the accepted socket its addresses and the listener's options (getpeername,
+        // shutdown and the rest need it).
+        // SAFETY: both sockets are open; the option value is the listener's SOCKET, as documented.
+        let rc = unsafe {
+            setsockopt(
+                raw,
+                SOL_SOCKET,
+                SO_UPDATE_ACCEPT_CONTEXT,
+                (&listener as *const SOCKET).cast(),
+                std::mem::size_of::<SOCKET>() as i32,
+            )
+        };
+        if rc == SOCKET_ERROR {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(TcpStream::new(accepted))
     }
 
     /// Makes the blocked (and every later) `accept` return `ERROR_OPERATION_ABORTED`.
     pub(super) fn wake(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        self.stop.set();
+        self.accepting
+            .cancel(self.socket.as_raw_socket() as SOCKET as HANDLE);
     }
 }
