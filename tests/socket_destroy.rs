@@ -13,46 +13,7 @@ use util::{EventLog, port_of};
 /// saw `connect` and the server saw `connection`. The server is closed at its `connection` (it keeps
 /// the connection), so `run()` returns once both sockets closed.
 fn pair(options: ServerOptions, ready: impl FnOnce(Socket, Socket) + 'static) {
-    type Slots = Rc<RefCell<(Option<Socket>, Option<Socket>)>>;
-    let slots: Slots = Rc::default();
-    let ready = Rc::new(RefCell::new(Some(ready)));
-    let check = {
-        let slots = slots.clone();
-        Rc::new(move || {
-            let both = {
-                let s = slots.borrow();
-                match (&s.0, &s.1) {
-                    (Some(c), Some(a)) => Some((c.clone(), a.clone())),
-                    _ => None,
-                }
-            };
-            if let Some((client, accepted)) = both {
-                let f = ready.borrow_mut().take().expect("ready once");
-                f(client, accepted);
-            }
-        })
-    };
-    let server = Server::new(options);
-    server.on_connection({
-        let slots = slots.clone();
-        let check = check.clone();
-        let server = server.clone();
-        move |socket| {
-            server.close();
-            slots.borrow_mut().1 = Some(socket);
-            check();
-        }
-    });
-    server.listen((0, "127.0.0.1"));
-    server.on_listening(move |s: &Server| {
-        let client = nodenet::connect((port_of(s), "127.0.0.1"));
-        let slots = slots.clone();
-        let check = check.clone();
-        client.on_connect(move |c| {
-            slots.borrow_mut().0 = Some(c.clone());
-            check();
-        });
-    });
+    util::pair_with(options, false, ready);
 }
 
 /// Logs `tag event` for every event of `socket` (data as text, errors with all fields).

@@ -4,62 +4,11 @@
 
 mod util;
 
-use nodenet::{ConnectOptions, Error, ReadyState, Server, ServerOptions, Socket};
+use nodenet::{Error, ReadyState, ServerOptions, Socket};
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read};
 use std::rc::Rc;
-use util::{EventLog, port_of};
-
-type Ready = Box<dyn FnOnce(Socket, Socket)>;
-type Sides = Rc<RefCell<(Option<Socket>, Option<Socket>)>>;
-
-/// Listens on 127.0.0.1 (the server closes after its first connection), connects a client and
-/// calls `ready(client, accepted)` once the client saw `connect` and the server accepted.
-fn pair_with(
-    options: ServerOptions,
-    client_half_open: bool,
-    ready: impl FnOnce(Socket, Socket) + 'static,
-) {
-    let ready: Rc<RefCell<Option<Ready>>> = Rc::new(RefCell::new(Some(Box::new(ready))));
-    let sides: Sides = Rc::default();
-    let server = Server::new(options);
-    let (r, s, srv) = (ready.clone(), sides.clone(), server.clone());
-    server.on_connection(move |socket| {
-        srv.close();
-        s.borrow_mut().1 = Some(socket);
-        fire_when_both(&r, &s);
-    });
-    server.listen((0, "127.0.0.1"));
-    server.on_listening(move |srv| {
-        let client = nodenet::connect(
-            ConnectOptions::port(port_of(srv))
-                .host("127.0.0.1")
-                .allow_half_open(client_half_open),
-        );
-        let (r, s) = (ready.clone(), sides.clone());
-        client.on_connect(move |c| {
-            s.borrow_mut().0 = Some(c.clone());
-            fire_when_both(&r, &s);
-        });
-    });
-}
-
-fn fire_when_both(ready: &Rc<RefCell<Option<Ready>>>, sides: &Sides) {
-    let both = match &*sides.borrow() {
-        (Some(c), Some(s)) => Some((c.clone(), s.clone())),
-        _ => None,
-    };
-    if let Some((client, accepted)) = both {
-        let f = ready.borrow_mut().take();
-        if let Some(f) = f {
-            f(client, accepted);
-        }
-    }
-}
-
-fn pair(ready: impl FnOnce(Socket, Socket) + 'static) {
-    pair_with(ServerOptions::default(), false, ready);
-}
+use util::{EventLog, pair, pair_with, port_of};
 
 /// `code message`, plus errno and syscall when present.
 fn describe(error: &Error) -> String {

@@ -74,6 +74,59 @@ pub fn port_of(server: &nodenet::Server) -> u16 {
         .expect("server listens on TCP")
 }
 
+/// Listens on 127.0.0.1 with `options`, connects a client (half-open if `client_half_open`) and
+/// calls `ready(client, accepted)` once the client saw `connect` and the server `connection`.
+/// The server closes at its first connection (and keeps it), so `run()` returns once both
+/// sockets closed.
+pub fn pair_with(
+    options: nodenet::ServerOptions,
+    client_half_open: bool,
+    ready: impl FnOnce(nodenet::Socket, nodenet::Socket) + 'static,
+) {
+    type Sides = Rc<RefCell<(Option<nodenet::Socket>, Option<nodenet::Socket>)>>;
+    type Ready = Rc<RefCell<Option<Box<dyn FnOnce(nodenet::Socket, nodenet::Socket)>>>>;
+    fn fire_when_both(ready: &Ready, sides: &Sides) {
+        let both = match &*sides.borrow() {
+            (Some(c), Some(s)) => Some((c.clone(), s.clone())),
+            _ => None,
+        };
+        if let Some((client, accepted)) = both {
+            let f = ready
+                .borrow_mut()
+                .take()
+                .expect("both sides are ready once");
+            f(client, accepted);
+        }
+    }
+    let ready: Ready = Rc::new(RefCell::new(Some(Box::new(ready))));
+    let sides: Sides = Rc::default();
+    let server = nodenet::Server::new(options);
+    let (r, s, srv) = (ready.clone(), sides.clone(), server.clone());
+    server.on_connection(move |socket| {
+        srv.close();
+        s.borrow_mut().1 = Some(socket);
+        fire_when_both(&r, &s);
+    });
+    server.listen((0, "127.0.0.1"));
+    server.on_listening(move |srv| {
+        let client = nodenet::connect(
+            nodenet::ConnectOptions::port(port_of(srv))
+                .host("127.0.0.1")
+                .allow_half_open(client_half_open),
+        );
+        let (r, s) = (ready.clone(), sides.clone());
+        client.on_connect(move |c| {
+            s.borrow_mut().0 = Some(c.clone());
+            fire_when_both(&r, &s);
+        });
+    });
+}
+
+/// [`pair_with`] with the default server options and a client that is not half-open.
+pub fn pair(ready: impl FnOnce(nodenet::Socket, nodenet::Socket) + 'static) {
+    pair_with(nodenet::ServerOptions::default(), false, ready);
+}
+
 static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh, short path for a unix socket in a fresh temp directory (removed by the OS; tests clean up).
