@@ -1790,3 +1790,46 @@ fn unref_after_connect_lets_run_return_while_the_socket_is_open() {
         drop(listener);
     });
 }
+
+/// Connecting to the unspecified address (`0.0.0.0`, `::`) reaches this host, as in Node: Linux
+/// does it itself, and on Windows (where such a connect fails) nodenet connects to loopback as
+/// libuv does. Node v20: `0.0.0.0 connect 127.0.0.1 IPv4`, `:: connect ::1 IPv6`.
+#[test]
+fn connecting_to_the_unspecified_address_reaches_this_host() {
+    let mut lines = with_deadline(LIMIT, || {
+        let log = EventLog::new();
+        let l = log.clone();
+        let server = nodenet::create_server(|c| {
+            c.end();
+        });
+        server.listen(0).on_listening(move |server| {
+            let port = port_of(server);
+            let left = Rc::new(std::cell::Cell::new(2));
+            for host in ["0.0.0.0", "::"] {
+                let c = nodenet::connect((port, host));
+                let (on_error, l) = (l.clone(), l.clone());
+                let (left, server) = (left.clone(), server.clone());
+                c.on_connect(move |c| {
+                    l.push(format!(
+                        "{host} connect {} {}",
+                        opt(c.remote_address()),
+                        opt(c.remote_family().map(|f| f.to_string()))
+                    ));
+                    c.destroy();
+                    left.set(left.get() - 1);
+                    if left.get() == 0 {
+                        server.close();
+                    }
+                });
+                c.on_error(move |_, e| on_error.push(format!("{host} error {}", err_line(e))));
+            }
+        });
+        nodenet::run().unwrap();
+        log.entries()
+    });
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["0.0.0.0 connect 127.0.0.1 IPv4", ":: connect ::1 IPv6"]
+    );
+}

@@ -331,6 +331,10 @@ pub(crate) fn connect_cancellable(
     deadline: Option<std::time::Instant>,
 ) -> io::Result<()> {
     socket.set_nonblocking(true)?;
+    let addr = &loopback_if_unspecified(addr);
+    if addr.as_socket().is_some_and(|a| a.ip().is_loopback()) {
+        fail_fast_on_loopback(socket);
+    }
     match socket.connect(addr) {
         Ok(()) => return Ok(()),
         Err(e)
@@ -386,6 +390,57 @@ pub(crate) fn connect_cancellable(
     }
 }
 
+/// `0.0.0.0` and `::` as a destination mean this host on Linux, but fail on Windows
+/// (`WSAEADDRNOTAVAIL`): libuv connects to loopback instead (`uv__convert_to_localhost_if_unspecified`).
+fn loopback_if_unspecified(addr: &SockAddr) -> SockAddr {
+    match addr.as_socket() {
+        Some(std::net::SocketAddr::V4(a)) if a.ip().is_unspecified() => SockAddr::from(
+            std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, a.port()),
+        ),
+        Some(std::net::SocketAddr::V6(a)) if a.ip().is_unspecified() => {
+            SockAddr::from(std::net::SocketAddrV6::new(
+                std::net::Ipv6Addr::LOCALHOST,
+                a.port(),
+                a.flowinfo(),
+                a.scope_id(),
+            ))
+        }
+        _ => addr.clone(),
+    }
+}
+
+/// Makes a refused connection to this host fail at once: Windows otherwise resends the SYN after
+/// the peer's RST for about 2 s (as libuv does; Windows 10 1709 and later, a failure is ignored).
+fn fail_fast_on_loopback(socket: &Socket) {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{
+        SIO_TCP_INITIAL_RTO, TCP_INITIAL_RTO_PARAMETERS, WSAIoctl,
+    };
+    /// `TCP_INITIAL_RTO_UNSPECIFIED_RTT` and `TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS` (a `UCHAR`
+    /// in mstcpip.h).
+    const PARAMETERS: TCP_INITIAL_RTO_PARAMETERS = TCP_INITIAL_RTO_PARAMETERS {
+        Rtt: 0xffff,
+        MaxSynRetransmissions: 0xfe,
+    };
+    let parameters = PARAMETERS;
+    let mut returned = 0u32;
+    // SAFETY: the socket is open; the input is a valid TCP_INITIAL_RTO_PARAMETERS; no output, no
+    // OVERLAPPED (a synchronous call).
+    unsafe {
+        WSAIoctl(
+            socket.as_raw_socket() as SOCKET,
+            SIO_TCP_INITIAL_RTO,
+            (&raw const parameters).cast(),
+            std::mem::size_of::<TCP_INITIAL_RTO_PARAMETERS>() as u32,
+            std::ptr::null_mut(),
+            0,
+            &mut returned,
+            std::ptr::null_mut(),
+            None,
+        )
+    };
+}
+
 fn one_socket(socket: SOCKET) -> FD_SET {
     let mut set = FD_SET {
         fd_count: 1,
@@ -415,4 +470,20 @@ pub(crate) fn wake_acceptor(listener: &Listener) {
         Listener::Tcp(l) => l.wake(),
         Listener::Pipe(l) => l.wake(),
     }
+}
+
+/// Whether this process runs under Wine (which exports `wine_get_version` from ntdll), where a
+/// few calls report differently from Windows.
+pub(super) fn running_under_wine() -> bool {
+    static UNDER_WINE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UNDER_WINE.get_or_init(|| {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+        let ntdll: Vec<u16> = "ntdll.dll\0".encode_utf16().collect();
+        // SAFETY: ntdll is always loaded; both names are NUL-terminated.
+        unsafe {
+            let module = GetModuleHandleW(ntdll.as_ptr());
+            !module.is_null()
+                && GetProcAddress(module, c"wine_get_version".as_ptr().cast()).is_some()
+        }
+    })
 }

@@ -145,6 +145,13 @@ impl Direction {
         // SAFETY: `ov` is the OVERLAPPED of the operation started above; waiting (TRUE) returns
         // only once the kernel is done with it and with the buffers.
         let result = unsafe { finish(handle, kind, ov) };
+        if !timed_out
+            && matches!(&result, Err(e) if e.raw_os_error() == Some(ERROR_OPERATION_ABORTED as i32))
+        {
+            // An `interrupt` that cancelled this operation is used up: it must not cancel the
+            // next one too.
+            self.kicked.store(false, Ordering::SeqCst);
+        }
         match result {
             Err(e) if timed_out && e.raw_os_error() == Some(ERROR_OPERATION_ABORTED as i32) => {
                 if self.cancelled() {

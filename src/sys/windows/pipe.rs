@@ -131,9 +131,8 @@ impl PipeStream {
     }
 
     /// Whether the peer has read everything we wrote (our outbound buffer is empty); true when
-    /// it cannot be told: when the query fails, and when it reports no quota available at all,
-    /// which Wine always does (a full buffer on Windows then counts as read, as the timer did
-    /// before this check).
+    /// it cannot be told: when the query fails, and under Wine, which always reports no write
+    /// quota available (on Windows that means a full buffer, which the peer has not read).
     fn peer_read_everything(&self) -> bool {
         // SAFETY: all-zero is a valid value of these plain C structs.
         let mut info: FILE_PIPE_LOCAL_INFORMATION = unsafe { std::mem::zeroed() };
@@ -150,7 +149,7 @@ impl PipeStream {
             )
         };
         status != 0
-            || info.WriteQuotaAvailable == 0
+            || (info.WriteQuotaAvailable == 0 && super::running_under_wine())
             || info.WriteQuotaAvailable >= info.OutboundQuota
     }
 
@@ -289,7 +288,8 @@ fn create_instance(name: &[u16], first: bool) -> io::Result<HANDLE> {
 /// A server instance waiting for a client.
 struct Instance {
     handle: HANDLE,
-    overlapped: Box<OVERLAPPED>,
+    /// Written by the kernel while `ConnectNamedPipe` is in flight: only used through raw pointers.
+    overlapped: Box<std::cell::UnsafeCell<OVERLAPPED>>,
     /// Signalled when `ConnectNamedPipe` completes.
     event: Event,
     /// `ConnectNamedPipe` is in flight.
@@ -309,7 +309,7 @@ impl Instance {
         Ok(Instance {
             handle,
             // SAFETY: all-zero is the documented initial state of an OVERLAPPED.
-            overlapped: Box::new(unsafe { std::mem::zeroed() }),
+            overlapped: Box::new(std::cell::UnsafeCell::new(unsafe { std::mem::zeroed() })),
             event,
             pending: false,
         })
@@ -318,13 +318,17 @@ impl Instance {
     /// Starts waiting for a client; `Ok(true)` when one is connected already.
     fn start(&mut self) -> io::Result<bool> {
         debug_assert!(!self.pending);
-        // SAFETY: the OVERLAPPED is not in use (no operation pending); zeroing it is its initial state.
-        *self.overlapped = unsafe { std::mem::zeroed() };
-        self.overlapped.hEvent = self.event.raw();
+        let ov = self.overlapped.get();
+        // SAFETY: the OVERLAPPED is not in use (no operation pending); zeroing it is its initial
+        // state.
+        unsafe {
+            ov.write(std::mem::zeroed());
+            (*ov).hEvent = self.event.raw();
+        }
         self.event.reset();
         // SAFETY: the handle is ours; the OVERLAPPED is boxed (stable) and outlives the operation
         // (`Drop` cancels and waits for it).
-        let ok = unsafe { ConnectNamedPipe(self.handle, &mut *self.overlapped) };
+        let ok = unsafe { ConnectNamedPipe(self.handle, ov) };
         if ok != 0 {
             return Ok(true);
         }
@@ -344,7 +348,7 @@ impl Instance {
         let mut transferred = 0u32;
         // SAFETY: the operation was started on this handle with this OVERLAPPED; it completed.
         let ok =
-            unsafe { GetOverlappedResult(self.handle, &*self.overlapped, &mut transferred, 1) };
+            unsafe { GetOverlappedResult(self.handle, self.overlapped.get(), &mut transferred, 1) };
         self.pending = false;
         if ok != 0 {
             Ok(())
@@ -371,8 +375,8 @@ impl Drop for Instance {
             // SAFETY: cancel the pending connect, and wait until the kernel is done with the
             // OVERLAPPED before it is freed.
             unsafe {
-                CancelIoEx(self.handle, &*self.overlapped);
-                GetOverlappedResult(self.handle, &*self.overlapped, &mut transferred, 1);
+                CancelIoEx(self.handle, self.overlapped.get());
+                GetOverlappedResult(self.handle, self.overlapped.get(), &mut transferred, 1);
             }
         }
         // SAFETY: we own the handle.
@@ -442,6 +446,10 @@ impl PipeListener {
                     Err(_) => drop(instances.swap_remove(index)),
                 }
             }
+            // Every instance failed (clients that came and went): make new ones first.
+            if instances.is_empty() {
+                continue;
+            }
             let mut events: Vec<HANDLE> = instances.iter().map(|i| i.event.raw()).collect();
             events.push(self.stop.raw());
             // SAFETY: every handle in `events` is a valid event owned by `self`.
@@ -509,21 +517,10 @@ mod tests {
         match PipeListener::bind(Path::new(&path)) {
             Err(e) => assert_eq!(e.raw_os_error(), Some(WSAEADDRINUSE)),
             Ok(_) => assert!(
-                running_under_wine(),
+                super::super::running_under_wine(),
                 "Windows allowed two servers on one name"
             ),
         }
         drop(first);
-    }
-
-    fn running_under_wine() -> bool {
-        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
-        let ntdll: Vec<u16> = "ntdll.dll\0".encode_utf16().collect();
-        // SAFETY: ntdll is always loaded; the names are NUL-terminated.
-        unsafe {
-            let module = GetModuleHandleW(ntdll.as_ptr());
-            !module.is_null()
-                && GetProcAddress(module, c"wine_get_version".as_ptr().cast()).is_some()
-        }
     }
 }

@@ -8,10 +8,12 @@ use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::windows::io::AsRawSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
+use windows_sys::Win32::Foundation::ERROR_OPERATION_ABORTED;
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::{
-    AcceptEx, SO_UPDATE_ACCEPT_CONTEXT, SOCKADDR_STORAGE, SOCKET, SOCKET_ERROR, SOL_SOCKET, WSABUF,
-    WSAGetLastError, WSARecv, WSASend, setsockopt,
+    LPFN_ACCEPTEX, SIO_GET_EXTENSION_FUNCTION_POINTER, SO_UPDATE_ACCEPT_CONTEXT, SOCKADDR_STORAGE,
+    SOCKET, SOCKET_ERROR, SOL_SOCKET, WSA_IO_PENDING, WSABUF, WSAECONNABORTED, WSAGetLastError,
+    WSAID_ACCEPTEX, WSAIoctl, WSARecv, WSASend, setsockopt,
 };
 
 /// How long `wait_readable` blocks in one `select` (it cannot be woken).
@@ -138,6 +140,8 @@ pub(crate) struct TcpListener {
     socket: Socket,
     /// The listener's address family, which an accepted socket must be created with.
     domain: Domain,
+    /// `AcceptEx` of the listener's provider.
+    accept_ex: AcceptExFn,
     /// The `AcceptEx` in flight.
     accepting: Direction,
     stopped: AtomicBool,
@@ -150,9 +154,11 @@ impl TcpListener {
     pub(super) fn new(socket: Socket) -> io::Result<TcpListener> {
         let domain = socket.local_addr()?.domain();
         socket.set_nonblocking(true)?;
+        let accept_ex = accept_ex_of(&socket)?;
         Ok(TcpListener {
             socket,
             domain,
+            accept_ex,
             accepting: Direction::new(),
             stopped: AtomicBool::new(false),
             nonblocking: AtomicBool::new(false),
@@ -167,12 +173,18 @@ impl TcpListener {
     pub(super) fn wait_readable(&self, timeout: Option<std::time::Duration>) -> io::Result<bool> {
         use windows_sys::Win32::Networking::WinSock::{FD_SET, TIMEVAL, select};
         let raw = self.socket.as_raw_socket() as SOCKET;
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
             if self.stopped.load(Ordering::SeqCst) {
                 return Ok(false);
             }
             // Never block for long: `wake` cannot interrupt select.
-            let wait = timeout.unwrap_or(POLL).min(POLL);
+            let wait = match deadline {
+                Some(deadline) => deadline
+                    .saturating_duration_since(std::time::Instant::now())
+                    .min(POLL),
+                None => POLL,
+            };
             let mut readable = FD_SET {
                 fd_count: 1,
                 fd_array: [0; 64],
@@ -198,7 +210,7 @@ impl TcpListener {
             if n > 0 {
                 return Ok(true);
             }
-            if timeout.is_some_and(|t| t <= POLL) {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 return Ok(false);
             }
         }
@@ -220,13 +232,15 @@ impl TcpListener {
         // AcceptEx writes both addresses, each with 16 bytes of slack, and no data (length 0).
         const ADDRESS_ROOM: u32 = (std::mem::size_of::<SOCKADDR_STORAGE>() + 16) as u32;
         let mut addresses = [0u8; 2 * ADDRESS_ROOM as usize];
+        // The error AcceptEx started with (0: it started, or completed at once).
+        let mut started = 0u32;
         // SAFETY: both sockets are open for the call; the buffer outlives it (the call waits for
         // the operation to finish, or to be cancelled).
         let outcome = unsafe {
             self.accepting
                 .run(listener as HANDLE, Kind::Socket, None, |ov| {
                     let mut received = 0u32;
-                    let ok = AcceptEx(
+                    let ok = (self.accept_ex)(
                         listener,
                         raw,
                         addresses.as_mut_ptr().cast(),
@@ -236,11 +250,24 @@ impl TcpListener {
                         &mut received,
                         ov,
                     );
-                    if ok == 0 { WSAGetLastError() as u32 } else { 0 }
+                    let error = if ok == 0 { WSAGetLastError() as u32 } else { 0 };
+                    if error != WSA_IO_PENDING as u32 {
+                        started = error;
+                    }
+                    error
                 })
         };
         match outcome {
-            Outcome::Done(result) => result?,
+            Outcome::Done(Ok(_)) => {}
+            // Woken, or AcceptEx could not even start: the listener's own failure.
+            Outcome::Done(Err(e))
+                if started != 0 || e.raw_os_error() == Some(ERROR_OPERATION_ABORTED as i32) =>
+            {
+                return Err(e);
+            }
+            // The connection failed (reset, aborted, ...), not the listener (libuv ignores these
+            // too): the acceptor goes on.
+            Outcome::Done(Err(_)) => return Err(io::Error::from_raw_os_error(WSAECONNABORTED)),
             Outcome::TimedOut => unreachable!("no timeout was given"),
         };
         // Gives the accepted socket its addresses and the listener's options (getpeername,
@@ -256,7 +283,8 @@ impl TcpListener {
             )
         };
         if rc == SOCKET_ERROR {
-            return Err(io::Error::last_os_error());
+            // About the accepted socket, not the listener.
+            return Err(io::Error::from_raw_os_error(WSAECONNABORTED));
         }
         Ok(TcpStream::new(accepted))
     }
@@ -267,4 +295,43 @@ impl TcpListener {
         self.accepting
             .cancel(self.socket.as_raw_socket() as SOCKET as HANDLE);
     }
+}
+
+/// `AcceptEx`, as the listener's provider implements it.
+type AcceptExFn = unsafe extern "system" fn(
+    SOCKET,
+    SOCKET,
+    *mut core::ffi::c_void,
+    u32,
+    u32,
+    u32,
+    *mut u32,
+    *mut windows_sys::Win32::System::IO::OVERLAPPED,
+) -> windows_sys::core::BOOL;
+
+/// Looks `AcceptEx` up for `socket` (`SIO_GET_EXTENSION_FUNCTION_POINTER`), as its documentation
+/// and libuv do: the `mswsock` export serves only Microsoft's own provider.
+fn accept_ex_of(socket: &Socket) -> io::Result<AcceptExFn> {
+    let guid = WSAID_ACCEPTEX;
+    let mut function: LPFN_ACCEPTEX = None;
+    let mut returned = 0u32;
+    // SAFETY: the socket is open; the in and out buffers are valid for their sizes; no OVERLAPPED
+    // (a synchronous call).
+    let rc = unsafe {
+        WSAIoctl(
+            socket.as_raw_socket() as SOCKET,
+            SIO_GET_EXTENSION_FUNCTION_POINTER,
+            (&raw const guid).cast(),
+            std::mem::size_of_val(&guid) as u32,
+            (&raw mut function).cast(),
+            std::mem::size_of::<LPFN_ACCEPTEX>() as u32,
+            &mut returned,
+            std::ptr::null_mut(),
+            None,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        return Err(io::Error::last_os_error());
+    }
+    function.ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))
 }
