@@ -91,6 +91,15 @@ impl std::fmt::Debug for Listener {
 
 impl Read for &Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: the reads below only ever write initialised bytes into the buffer.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+        self.read_uninit(buf)
+    }
+}
+
+impl Stream {
+    /// A blocking read into `buf` (which need not be initialised); `Ok(0)` at end of stream.
+    fn read_uninit(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Pipe(p) => p.read(buf),
@@ -255,18 +264,10 @@ pub(crate) fn wait_readable_or_woken(listener: &Listener, wake: &WakeReceiver) -
 /// its contents.
 pub(crate) fn read_into(stream: &Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
     debug_assert!(buf.is_empty());
-    // Overlapped reads take a plain buffer: zeroed here (Unix reads into the spare capacity).
-    buf.resize(buf.capacity(), 0);
-    match (&*stream).read(buf) {
-        Ok(n) => {
-            buf.truncate(n);
-            Ok(n)
-        }
-        Err(e) => {
-            buf.clear();
-            Err(e)
-        }
-    }
+    let n = stream.read_uninit(buf.spare_capacity_mut())?;
+    // SAFETY: the read initialised the first `n` bytes of the spare capacity (n <= capacity).
+    unsafe { buf.set_len(n) };
+    Ok(n)
 }
 
 /// Whether a TCP connection was reset while we hold it: not known on Windows.

@@ -95,11 +95,11 @@ impl PipeStream {
         }
     }
 
-    /// A blocking read; `Ok(0)` at end of stream.
-    pub(super) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// A blocking read into `buf` (which need not be initialised); `Ok(0)` at end of stream.
+    pub(super) fn read(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
         let handle = self.handle.0;
         let len = buf.len().min(u32::MAX as usize) as u32;
-        let ptr = buf.as_mut_ptr();
+        let ptr = buf.as_mut_ptr().cast::<u8>();
         loop {
             let ended = self.ended.load(Ordering::SeqCst);
             let timeout = ended.then_some(EOF_TIMEOUT);

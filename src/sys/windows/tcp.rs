@@ -46,12 +46,12 @@ impl TcpStream {
         self.socket.as_raw_socket() as SOCKET
     }
 
-    /// A blocking read; `Ok(0)` at end of stream.
-    pub(super) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// A blocking read into `buf` (which need not be initialised); `Ok(0)` at end of stream.
+    pub(super) fn read(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
         let socket = self.raw();
         let wsabuf = WSABUF {
             len: buf.len().min(u32::MAX as usize) as u32,
-            buf: buf.as_mut_ptr(),
+            buf: buf.as_mut_ptr().cast(),
         };
         // SAFETY: the socket is open while `self` lives; `wsabuf` and the buffer it points to
         // outlive the call, which waits for the operation to finish.
