@@ -8,8 +8,7 @@ use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::windows::io::AsRawSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
-use windows_sys::Win32::Foundation::ERROR_OPERATION_ABORTED;
-use windows_sys::Win32::Foundation::HANDLE;
+use windows_sys::Win32::Foundation::{ERROR_OPERATION_ABORTED, HANDLE};
 use windows_sys::Win32::Networking::WinSock::{
     LPFN_ACCEPTEX, SIO_GET_EXTENSION_FUNCTION_POINTER, SO_UPDATE_ACCEPT_CONTEXT, SOCKADDR_STORAGE,
     SOCKET, SOCKET_ERROR, SOL_SOCKET, WSA_IO_PENDING, WSABUF, WSAECONNABORTED, WSAGetLastError,
