@@ -436,8 +436,8 @@ fn perturb(rng: &mut Rng, ip: IpAddr) -> IpAddr {
                 0 => n,
                 1 => n ^ (1 << rng.below(128)),
                 2 => n ^ (1 << rng.below(32)),
-                3 => n.wrapping_add(1 + u128::from(rng.below(3))),
-                _ => n.wrapping_sub(1 + u128::from(rng.below(3))),
+                3 => n.wrapping_add(1 + u128::from(rng.below(3u64))),
+                _ => n.wrapping_sub(1 + u128::from(rng.below(3u64))),
             }))
         }
     }

@@ -3,8 +3,11 @@
 //! The differential tests run `node` once each on a batch of random cases (see
 //! `tests/node/encoding_batch.js`); they fail when `node` is missing.
 
+mod util;
+
 use std::path::PathBuf;
 use std::process::Command;
+use util::Rng;
 
 use nodenet::{Encoding, UnknownEncoding};
 
@@ -17,27 +20,6 @@ const ALL: [Encoding; 7] = [
     Encoding::Base64Url,
     Encoding::Hex,
 ];
-
-/// Deterministic xorshift64* generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -118,15 +100,15 @@ fn random_text(rng: &mut Rng) -> String {
     for _ in 0..len {
         let roll = rng.below(20);
         let c = match (mode, roll) {
-            (_, 0) => rng.pick(WIDE),
+            (_, 0) => *rng.pick(WIDE),
             (_, 1) => loop {
                 if let Some(c) = char::from_u32((rng.next() % 0x11_0000) as u32) {
                     break c;
                 }
             },
-            (_, 2..=3) => rng.pick(JUNK),
-            (0, _) => char::from(rng.pick(BASE64)),
-            (1, _) => char::from(rng.pick(HEX)),
+            (_, 2..=3) => *rng.pick(JUNK),
+            (0, _) => char::from(*rng.pick(BASE64)),
+            (1, _) => char::from(*rng.pick(HEX)),
             (2, _) => char::from(rng.below(0x80) as u8),
             _ => char::from(rng.below(0x100) as u8),
         };

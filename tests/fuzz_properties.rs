@@ -1,5 +1,5 @@
 //! The properties of the fuzz targets (`fuzz/fuzz_targets/*.rs`), checked in `cargo test` over a
-//! deterministic pseudo-random corpus (xorshift, fixed seeds), plus fixed vectors from Node v20.
+//! deterministic pseudo-random corpus (`tests/util`'s splitmix `Rng`, fixed seeds), plus fixed vectors from Node v20.
 //!
 //! - The incremental decoder (`Socket::set_encoding`, Node's `StringDecoder`): for every
 //!   encoding, the text of any split of a byte string (writes, then `end`) is the text of the
@@ -15,7 +15,10 @@
 //!
 //! `nodenet::fuzz_api` is not public API; it exposes the crate's decoder for these tests.
 
+mod util;
+
 use std::net::{Ipv4Addr, Ipv6Addr};
+use util::Rng;
 
 use nodenet::fuzz_api::Decoder;
 use nodenet::{Encoding, is_ip, is_ipv4, is_ipv6};
@@ -29,27 +32,6 @@ const ALL: [Encoding; 7] = [
     Encoding::Base64Url,
     Encoding::Hex,
 ];
-
-/// Deterministic xorshift64* generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The decoder
@@ -145,8 +127,8 @@ fn random_bytes(rng: &mut Rng, max_len: usize) -> Vec<u8> {
             2 => bytes.push(0x80 | rng.below(0x40) as u8),
             3 | 4 => {
                 let c = loop {
-                    let max = rng.pick(&[0x80, 0x800, 0x1_0000, 0x11_0000]);
-                    if let Some(c) = char::from_u32(rng.below(max) as u32) {
+                    let max = *rng.pick(&[0x80u32, 0x800, 0x1_0000, 0x11_0000]);
+                    if let Some(c) = char::from_u32(rng.below(max)) {
                         break c;
                     }
                 };
@@ -160,7 +142,10 @@ fn random_bytes(rng: &mut Rng, max_len: usize) -> Vec<u8> {
                 };
                 bytes.extend_from_slice(&encoded[..keep]);
             }
-            _ => bytes.extend_from_slice(rng.pick(TOKENS)),
+            _ => {
+                let token = *rng.pick::<&[u8]>(TOKENS);
+                bytes.extend_from_slice(token);
+            }
         }
     }
     bytes.truncate(len);
@@ -214,7 +199,7 @@ fn pieces_hold_only_whole_characters_and_groups() {
     let mut rng = Rng(0x5eed_0002);
     for _ in 0..DECODER_CASES / 4 {
         let text: String = (0..rng.below(12))
-            .map(|_| rng.pick(&['a', 'é', '€', '😀', '\u{10ffff}', '\u{0}', '\u{ffff}']))
+            .map(|_| *rng.pick(&['a', 'é', '€', '😀', '\u{10ffff}', '\u{0}', '\u{ffff}']))
             .collect();
         let cuts = random_cuts(&mut rng, text.len());
         for (encoding, bytes) in [
@@ -433,7 +418,8 @@ fn random_text(rng: &mut Rng) -> String {
             };
             text.push(c);
         } else {
-            text.push_str(rng.pick(TOKENS));
+            let token = *rng.pick::<&str>(TOKENS);
+            text.push_str(token);
         }
     }
     text
@@ -603,7 +589,7 @@ fn random_ip_text(rng: &mut Rng) -> String {
         "fe80::",
         "127.0.0.1",
     ];
-    let token = |rng: &mut Rng| rng.pick(TOKENS);
+    let token = |rng: &mut Rng| *rng.pick(TOKENS);
     if rng.below(3) == 0 {
         return (0..rng.below(16)).map(|_| token(rng)).collect();
     }
@@ -700,7 +686,7 @@ fn is_ip_never_panics_on_arbitrary_text() {
     let mut rng = Rng(0x5eed_0008);
     for _ in 0..IP_CASES / 2 {
         let bytes: Vec<u8> = (0..rng.below(48))
-            .map(|_| rng.pick(b"0123456789abcdefABCDEF.:%[]- \x00\xc3\xa9\xff"))
+            .map(|_| *rng.pick(b"0123456789abcdefABCDEF.:%[]- \x00\xc3\xa9\xff"))
             .collect();
         let text = String::from_utf8_lossy(&bytes);
         let ip = is_ip(&text);

@@ -369,7 +369,7 @@ fn random_parse_input(rng: &mut Rng) -> String {
         5 => ":80".to_string(),
         6 => format!(":{:0>5}", rng.below(100)),
         7 => format!(":{}", 65530 + rng.below(10)),
-        8 => format!(":{}", rng.below(1 << 40)),
+        8 => format!(":{}", rng.below(1u64 << 40)),
         9 => rng
             .pick(&[
                 ":-1",

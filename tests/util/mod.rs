@@ -302,14 +302,18 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    /// A number in `0..n`, of `n`'s integer type.
+    pub fn below<N: TryInto<u64> + TryFrom<u64>>(&mut self, n: N) -> N {
+        let n: u64 = n.try_into().ok().expect("a bound that fits in a u64");
+        N::try_from(self.next() % n)
+            .ok()
+            .expect("a number below the bound fits its type")
     }
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+        &items[self.below(items.len())]
     }
 }
 
